@@ -1,0 +1,1 @@
+"""Callbacks, one module per page, mirroring ``layouts/``. Importing registers them."""

@@ -1,0 +1,52 @@
+"""The one place that opens the DuckDB store.
+
+DuckDB allows one writing process per file, and while it writes no other process may even
+read. So nothing ever writes to the file being served: a build (or, later, an intake)
+writes a complete new file beside it and swaps it in with an atomic rename. Readers open
+the store read-only; ``reader()`` notices the swap (the file's inode changes) and opens the
+new snapshot, while connections already open keep reading the old one until they close.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from data import settings
+
+_lock = threading.Lock()
+_readers: dict[str, tuple[tuple[int, int], sa.Engine]] = {}
+
+
+def make_engine(path: Path, read_only: bool) -> sa.Engine:
+    return sa.create_engine(f"duckdb:///{path}", connect_args={"read_only": read_only})
+
+
+def reader(path: Path | None = None) -> sa.Engine:
+    """A read-only engine on the current snapshot of the store."""
+    path = Path(path or settings.db_path())
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise FileNotFoundError(
+            f"no store at {path}: run `python manage.py build` (the run command does it on first run)"
+        ) from None
+    stamp = (st.st_ino, st.st_mtime_ns)
+    key = str(path)
+    with _lock:
+        cached = _readers.get(key)
+        if cached and cached[0] == stamp:
+            return cached[1]
+        engine = make_engine(path, read_only=True)
+        _readers[key] = (stamp, engine)
+    if cached:
+        cached[1].dispose()  # connections checked out keep working until returned
+    return engine
+
+
+def data_version(path: Path | None = None) -> str:
+    """The content hash the store was built from: a cache key for anything derived."""
+    with reader(path).connect() as conn:
+        return conn.execute(sa.text("SELECT value FROM meta WHERE key = 'data_version'")).scalar_one()

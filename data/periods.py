@@ -1,0 +1,62 @@
+"""ISO 8601 periods as the curated files write them, and the dates they cover.
+
+A period is a day (``2023-06-30``), a month (``2023-05``), a year (``2022``) or an interval
+of two of those (``2023-01/2023-08``; the fiscal year 2022/23 is ``2022-07/2023-06``),
+possibly with an open start (``../2022-12`` for "before 2023").
+``period_bounds`` gives the first and last day covered, which the store keeps beside the
+period so that charts and filters can compare periods of different lengths.
+"""
+from __future__ import annotations
+
+import calendar
+import re
+from datetime import date
+
+_POINT = re.compile(r"^(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?$")
+
+
+class PeriodError(ValueError):
+    """The text is not a period in the form the curated files use."""
+
+
+def _point(text: str) -> tuple[date, date, str]:
+    m = _POINT.match(text)
+    if not m:
+        raise PeriodError(f"{text!r} is not YYYY, YYYY-MM or YYYY-MM-DD")
+    year, month, day = int(m.group(1)), m.group(2), m.group(3)
+    try:
+        if day:
+            d = date(year, int(month), int(day))
+            return d, d, "day"
+        if month:
+            last = calendar.monthrange(year, int(month))[1]
+            return date(year, int(month), 1), date(year, int(month), last), "month"
+    except ValueError as exc:
+        raise PeriodError(f"{text!r}: {exc}") from None
+    return date(year, 1, 1), date(year, 12, 31), "year"
+
+
+def period_bounds(period: str) -> tuple[date | None, date]:
+    """First and last day a period covers. Raises PeriodError with the reason.
+
+    An interval with an open start (``../2022-12``, "before 2023") has no first day: None.
+    """
+    text = (period or "").strip()
+    if "/" in text:
+        left, _, right = text.partition("/")
+        if left == "..":
+            return None, _point(right)[1]
+        start, _, _ = _point(left)
+        _, end, _ = _point(right)
+        if end < start:
+            raise PeriodError(f"{period!r}: the interval ends before it starts")
+        return start, end
+    start, end, _ = _point(text)
+    return start, end
+
+
+def period_kind(period: str) -> str:
+    """``day``, ``month``, ``year`` or ``interval``: how a chart should mark the value."""
+    if "/" in period:
+        return "interval"
+    return _point(period)[2]

@@ -1,0 +1,1 @@
+"""The indicator registry: vocabularies, definitions and the query functions the pages use."""

@@ -1,0 +1,1 @@
+"""Dash pages: each module registers itself and defines ``layout(**query)``."""

@@ -1,0 +1,85 @@
+"""Shared fixtures: a real DuckDB store built from the curated files, a real Dash server in
+its own process, and Debian's Chromium for Playwright. No database mocks."""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="session")
+def store(tmp_path_factory) -> Path:
+    """The store built from the real curated files (quotes checked against the reports)."""
+    from data.build import build
+    path = tmp_path_factory.mktemp("store") / "pkpi.duckdb"
+    build(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def engine(store):
+    from data.engine import reader
+    return reader(store)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(home: Path, extra_env: dict | None = None) -> tuple[subprocess.Popen, str, Path]:
+    port = free_port()
+    env = {**os.environ, "PKPI_HOME": str(home), **(extra_env or {})}
+    env.pop("PKPI_DB", None)
+    log = home / "server.log"
+    home.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=REPO, env=env,
+                            stdout=open(log, "w"), stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited: {log.read_text()}")
+        try:
+            urllib.request.urlopen(url + "/", timeout=2)
+            return proc, url, log
+        except OSError:
+            time.sleep(0.3)
+    proc.kill()
+    raise RuntimeError(f"server did not start: {log.read_text()}")
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory):
+    """A real server started the way users start it; it builds its store on first run."""
+    home = tmp_path_factory.mktemp("home")
+    proc, url, log = start_server(home)
+    yield url
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    # Playwright cannot download its own browsers here: use Debian's Chromium.
+    return {**browser_type_launch_args, "executable_path": CHROMIUM,
+            "args": ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                     "--disable-component-update", "--disable-sync", "--no-first-run"]}
+
+
+@pytest.fixture
+def console_errors(page):
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    return errors
