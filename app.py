@@ -25,7 +25,12 @@ def create_app() -> Dash:
         title="Peacekeeping Performance Indicators",
         suppress_callback_exceptions=True,
     )
+    # Dash's page template has no lang attribute; screen readers need it.
+    app.index_string = app.index_string.replace("<html>", '<html lang="en">', 1)
     import callbacks  # noqa: F401  (registers every callback with @dash.callback)
+    from callbacks import routes
+
+    routes.register(app.server)
 
     app.layout = html.Div([
         dcc.Location(id="url"),

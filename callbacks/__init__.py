@@ -1,1 +1,2 @@
 """Callbacks, one module per page, mirroring ``layouts/``. Importing registers them."""
+from callbacks import data, family  # noqa: F401

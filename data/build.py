@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from data import curated, schema, settings
 from data.engine import make_engine
-from data.periods import period_bounds
+from data.periods import period_bounds, span
 
 # Observations are stored sorted by indicator: queries filter by indicator first, and a
 # deterministic order makes two builds from the same files identical.
@@ -48,6 +48,7 @@ def _records(tables: dict[str, list[curated.Row]]) -> dict[str, list[dict]]:
         rec["value"] = float(rec["value"])
         rec["source_id"] = Path(row.file).stem
         rec["period_start"], rec["period_end"] = period_bounds(rec["period"])
+        rec["span_class"], rec["span_label"] = span(rec["period"])
         rec["origin_file"] = f"data/curated/{row.file}"
         rec["origin_line"] = row.line
         obs.append(rec)

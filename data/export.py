@@ -10,7 +10,7 @@ import csv
 import io
 from datetime import date
 from pathlib import Path
-from typing import IO, Iterable
+from typing import IO, Iterable, Iterator
 
 from indicators.query import EXPORT_COLUMNS, Filters, iter_observations
 
@@ -48,26 +48,39 @@ def write_rows(out: IO[str], header: Iterable[str], rows: Iterable[Iterable]) ->
     return n
 
 
+def iter_csv(f: Filters = Filters(), engine=None, stats: dict | None = None) -> Iterator[str]:
+    """The CSV text of the observations selected by ``f``, in chunks: the byte-order mark and
+    header first, then one chunk per fetched batch, so no export holds the whole store.
+    ``stats["rows"]`` counts the rows written, when given."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    writer.writerow(EXPORT_COLUMNS)
+    yield "\ufeff" + buf.getvalue()
+    positions = None
+    for keys, chunk in iter_observations(f, engine):
+        if positions is None:
+            positions = [keys.index(c) for c in EXPORT_COLUMNS]
+        buf.seek(0)
+        buf.truncate()
+        for r in chunk:
+            writer.writerow([cell(r[p]) for p in positions])
+        if stats is not None:
+            stats["rows"] = stats.get("rows", 0) + len(chunk)
+        yield buf.getvalue()
+
+
 def export_csv(path: Path | str | IO[str], f: Filters = Filters(), engine=None) -> int:
     """Write the observations selected by ``f`` to ``path``. Returns the number of rows."""
-    positions = None
-
-    def rows():
-        nonlocal positions
-        for keys, chunk in iter_observations(f, engine):
-            if positions is None:
-                positions = [keys.index(c) for c in EXPORT_COLUMNS]
-            for r in chunk:
-                yield [r[p] for p in positions]
-
-    if isinstance(path, (str, Path)):
-        with open(path, "w", encoding="utf-8-sig", newline="") as out:
-            return write_rows(out, EXPORT_COLUMNS, rows())
-    path.write("\ufeff")
-    return write_rows(path, EXPORT_COLUMNS, rows())
+    stats = {"rows": 0}
+    out = open(path, "w", encoding="utf-8", newline="") if isinstance(path, (str, Path)) else path
+    try:
+        for text in iter_csv(f, engine, stats):
+            out.write(text)
+    finally:
+        if out is not path:
+            out.close()
+    return stats["rows"]
 
 
 def export_text(f: Filters = Filters(), engine=None) -> str:
-    buf = io.StringIO()
-    export_csv(buf, f, engine)
-    return buf.getvalue()
+    return "".join(iter_csv(f, engine))

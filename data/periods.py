@@ -60,3 +60,27 @@ def period_kind(period: str) -> str:
     if "/" in period:
         return "interval"
     return _point(period)[2]
+
+
+def span(period: str) -> tuple[str, str]:
+    """(class, label) of a period's kind: values are comparable only within one label."""
+    kind = period_kind(period)
+    if kind == "year":
+        return "year", "calendar year"
+    if kind in ("month", "day"):
+        return "point", "point in time" if kind == "day" else "month"
+    start, end = period_bounds(period)
+    if start is None:
+        return "cumulative", f"up to {end:%b %Y}"
+    months = (end.year - start.year) * 12 + end.month - start.month + 1
+    if start.month == 7 and start.day == 1 and end.month == 6 and end.day == 30 and months == 12:
+        return "fiscal", "fiscal year (July–June)"
+    if start.month == 1 and start.day == 1 and end.month == 12 and end.day == 31:
+        return ("year", "calendar year") if months == 12 else ("multi-year", f"{months // 12} years")
+    if months <= 12:
+        # Grouped by months: 1 Jan–29 Aug 2023 is compared with January–August 2022, as the
+        # reports themselves do; the exact period stays in the label and the hover text.
+        return "partial", f"{start:%b}–{end:%b}"
+    if months > 24:
+        return "cumulative", f"since {start.year}"
+    return "multi-year", f"{months} months"

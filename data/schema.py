@@ -69,6 +69,10 @@ observations = sa.Table(
     sa.Column("period_label", sa.Text, nullable=False),
     sa.Column("period_start", sa.Date, nullable=True),  # None: open start ("before 2023")
     sa.Column("period_end", sa.Date, nullable=False),
+    # Kind of period (data.periods.span): values are comparable, and joined on a chart,
+    # only within one span_label; span_class "cumulative" ("since 1948") is charted apart.
+    sa.Column("span_class", sa.Text, nullable=False),
+    sa.Column("span_label", sa.Text, nullable=False),
     sa.Column("value", sa.Float, nullable=False),
     sa.Column("value_text", sa.Text, nullable=False),
     sa.Column("qualifier", sa.Text, nullable=False),

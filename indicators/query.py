@@ -23,7 +23,7 @@ EXPORT_COLUMNS = (
     "source_title", "source_date", "locator", "quote", "quote_en", "note",
 )
 
-o, i, s = schema.observations, schema.indicators, schema.sources
+o, i, s, a = schema.observations, schema.indicators, schema.sources, schema.areas
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,7 @@ class Filters:
     sources: tuple[str, ...] = ()
     start: date | None = None  # keep values whose period ends on or after this day
     end: date | None = None    # keep values whose period starts on or before this day
+    cumulative: bool | None = None  # True: only cumulative totals; False: none of them
     extra: dict = field(default_factory=dict, compare=False)
 
 
@@ -46,12 +47,13 @@ def observations_select(f: Filters = Filters()) -> sa.Select:
         s.c.title_en.label("source_title"), s.c.date.label("source_date"), o.c.locator, o.c.quote,
         o.c.quote_en, o.c.note,
         # Beyond the export contract: what pages need to label and trace a value.
-        o.c.obs_id, s.c.cite_as.label("source_cite_as"), s.c.url.label("source_url"),
+        o.c.obs_id, a.c.name_en.label("area_name"), s.c.cite_as.label("source_cite_as"), s.c.url.label("source_url"),
         i.c.name_zh.label("indicator_name_zh"), o.c.period_label, o.c.value_text,
-        o.c.origin_file, o.c.origin_line,
+        o.c.origin_file, o.c.origin_line, o.c.span_class, o.c.span_label,
     ]
     q = sa.select(*cols).select_from(o.join(i, o.c.indicator_id == i.c.indicator_id)
-                                      .join(s, o.c.source_id == s.c.source_id))
+                                      .join(s, o.c.source_id == s.c.source_id)
+                                      .join(a, o.c.area == a.c.area_id))
     if f.indicators:
         q = q.where(o.c.indicator_id.in_(f.indicators))
     if f.families:
@@ -60,6 +62,8 @@ def observations_select(f: Filters = Filters()) -> sa.Select:
         q = q.where(o.c.area.in_(f.areas))
     if f.sources:
         q = q.where(o.c.source_id.in_(f.sources))
+    if f.cumulative is not None:
+        q = q.where((o.c.span_class == "cumulative") if f.cumulative else (o.c.span_class != "cumulative"))
     if f.start:
         q = q.where(o.c.period_end >= f.start)
     if f.end:
@@ -90,3 +94,10 @@ def table(name: str, engine: sa.Engine | None = None) -> pd.DataFrame:
     with (engine or reader()).connect() as conn:
         result = conn.execute(sa.select(t).order_by(*t.primary_key.columns))
         return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+
+
+def period_of(obs_id: int, engine: sa.Engine | None = None) -> tuple[date | None, date] | None:
+    """First and last day of one observation's period (what a click on its point selects)."""
+    with (engine or reader()).connect() as conn:
+        row = conn.execute(sa.select(o.c.period_start, o.c.period_end).where(o.c.obs_id == obs_id)).first()
+    return (row.period_start, row.period_end) if row else None

@@ -39,3 +39,60 @@ def latest(frame: pd.DataFrame) -> pd.DataFrame:
     ranked = ranked.sort_values(["indicator_id", "period_end", "_all", "source_date"],
                                 ascending=[True, False, True, False])
     return ranked.drop_duplicates("indicator_id").drop(columns="_all").reset_index(drop=True)
+
+
+def family_catalog(frame: pd.DataFrame) -> pd.DataFrame:
+    """Indicators present in a frame, with how many values each has (most first)."""
+    if frame.empty:
+        return pd.DataFrame(columns=["indicator_id", "indicator_name", "unit", "n"])
+    return (frame.groupby(["indicator_id", "indicator_name", "unit"], as_index=False)
+            .size().rename(columns={"size": "n"})
+            .sort_values(["n", "indicator_id"], ascending=[False, True]).reset_index(drop=True))
+
+
+def default_indicators(catalog: pd.DataFrame, limit: int = 6) -> tuple[str, ...]:
+    """What a family page charts before anyone chooses: the series (two values or more)."""
+    series = catalog[catalog["n"] >= 2]
+    chosen = series if not series.empty else catalog
+    return tuple(chosen["indicator_id"].head(limit))
+
+
+# The series each family's overview tile leads with; a family not listed (or whose series
+# has no value) leads with its indicator that has the most values.
+HEADLINES = {
+    "fatalities": "fatalities_malicious_acts",
+    "women": "women_share_individual_uniformed",
+    "conduct": "sea_allegations",
+    "environment": "env_renewable_energy_share",
+    "cpas": "cpas_data_points",
+}
+
+
+def headline(frame: pd.DataFrame, family: str) -> tuple[pd.Series | None, pd.Series | None, pd.DataFrame]:
+    """(latest value, previous comparable value, the comparable series) for a family's tile.
+
+    Comparable means the same indicator, area and kind of period (``span_label``): January–
+    August 2023 is compared with January–August 2022, never with a "since 1948" total."""
+    fam = frame[frame["family"] == family]
+    if fam.empty:
+        return None, None, fam
+    wanted = HEADLINES.get(family)
+    if wanted not in set(fam["indicator_id"]):
+        wanted = family_catalog(fam)["indicator_id"].iloc[0]
+    series = fam[fam["indicator_id"] == wanted]
+    latest_row = latest(series).iloc[0]
+    comparable = series[(series["area"] == latest_row["area"]) &
+                        (series["span_label"] == latest_row["span_label"])].sort_values("period_end")
+    earlier = comparable[comparable["period_end"] < latest_row["period_end"]]
+    previous = earlier.iloc[-1] if not earlier.empty else None
+    return latest_row, previous, comparable
+
+
+def change_label(latest_row, previous) -> str:
+    if previous is None:
+        return "No earlier comparable value in the reports."
+    diff = latest_row["value"] - previous["value"]
+    unit = " percentage points" if latest_row["unit"] == "percent" else ""
+    sign = "+" if diff > 0 else "−" if diff < 0 else "±"
+    amount = f"{abs(diff):,.0f}" if float(diff).is_integer() else f"{abs(diff):,.2g}"
+    return f"{sign}{amount}{unit} against {value_label(previous)} ({previous['period_label']})."

@@ -1,0 +1,43 @@
+"""Callbacks of the Data page (layouts/data.py)."""
+from __future__ import annotations
+
+import dash
+from dash import Input, Output, clientside_callback
+
+from indicators import query
+from layouts.data import ID, download_href, rows, view_from
+
+
+@dash.callback(
+    Output(f"{ID}-table", "data"),
+    Output(f"{ID}-count", "children"),
+    Output(f"{ID}-download", "href"),
+    Output(f"{ID}-search", "data"),
+    Input(f"{ID}-family", "value"),
+    Input(f"{ID}-indicators", "value"),
+    Input(f"{ID}-areas", "value"),
+    Input(f"{ID}-from", "value"),
+    Input(f"{ID}-to", "value"),
+    prevent_initial_call=True,
+)
+def filter_table(family, indicators, areas, year_from, year_to):
+    view = view_from(family, indicators, areas, year_from, year_to)
+    frame = query.observations(view.filters())
+    search = view.search()
+    if family:
+        search += ("&" if search else "?") + f"family={family}"
+    return rows(frame), f"{len(frame)} rows", download_href(view), search
+
+
+clientside_callback(
+    """
+    function(search) {
+        if (search === undefined || search === null) { return window.dash_clientside.no_update; }
+        window.history.replaceState(window.history.state, "", window.location.pathname + search);
+        return search;
+    }
+    """,
+    Output(f"{ID}-url-written", "data"),
+    Input(f"{ID}-search", "data"),
+    prevent_initial_call=True,
+)

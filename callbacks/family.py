@@ -1,0 +1,93 @@
+"""Callbacks of the family pages (layouts/family.py): filters, linked selection, URL."""
+from __future__ import annotations
+
+from datetime import date
+
+import dash
+from dash import ALL, MATCH, Input, Output, State, clientside_callback, ctx, html, no_update
+
+from indicators import query
+from indicators.view import View
+from layouts.family import cid, render
+
+
+@dash.callback(
+    Output(cid("charts", MATCH), "children"),
+    Output(cid("panel", MATCH), "children"),
+    Output(cid("search", MATCH), "data"),
+    Input(cid("indicators", MATCH), "value"),
+    Input(cid("areas", MATCH), "value"),
+    Input(cid("from", MATCH), "value"),
+    Input(cid("to", MATCH), "value"),
+    Input(cid("selection", MATCH), "data"),
+    prevent_initial_call=True,
+)
+def update(indicators, areas, year_from, year_to, selection):
+    family = ctx.outputs_list[0]["id"]["family"]
+    view = View.from_query(family, ind=",".join(indicators or []), area=",".join(areas or []),
+                           **{"from": year_from, "to": year_to, "sel": selection})
+    try:
+        return render(view)
+    except Exception as exc:  # never a traceback in the browser
+        return [html.P(f"This view could not be drawn: {exc}", className="message error")], [], no_update
+
+
+def _period_of_point(point: dict) -> tuple[str, str] | None:
+    data = point.get("customdata")
+    if isinstance(data, list):
+        data = data[0] if data else None
+    try:
+        period = query.period_of(int(data))
+    except (TypeError, ValueError):
+        return None
+    if period is None:
+        return None
+    start, end = period
+    return (start or end).isoformat(), end.isoformat()
+
+
+@dash.callback(
+    Output(cid("selection", MATCH), "data"),
+    Input(cid("chart", MATCH, unit=ALL), "clickData"),
+    Input(cid("chart", MATCH, unit=ALL), "selectedData"),
+    Input(cid("clear", MATCH), "n_clicks"),
+    prevent_initial_call=True,
+)
+def select(clicks, selections, _clear):
+    """A click selects the clicked value's period; a drag selects the dragged range."""
+    trigger = ctx.triggered_id
+    if not trigger or not ctx.triggered or ctx.triggered[0]["value"] is None:
+        return no_update
+    if trigger["role"] == "clear":
+        return None
+    prop = ctx.triggered[0]["prop_id"].rsplit(".", 1)[1]
+    value = ctx.triggered[0]["value"]
+    if prop == "clickData":
+        points = value.get("points") or []
+        period = _period_of_point(points[0]) if points else None
+        return f"{period[0]}/{period[1]}" if period else no_update
+    # selectedData: a dragged box gives the x range (dates, maybe with times)
+    x_range = (value.get("range") or {}).get("x")
+    if not x_range:
+        return no_update
+    start, end = (date.fromisoformat(str(x)[:10]) for x in x_range)
+    return f"{min(start, end).isoformat()}/{max(start, end).isoformat()}"
+
+
+# Keep the URL in step with the view without re-rendering the page (a change of the query
+# string through dcc.Location would make Dash's page router rebuild the whole layout).
+clientside_callback(
+    """
+    function(search) {
+        if (search === undefined || search === null) { return window.dash_clientside.no_update; }
+        const url = window.location.pathname + search + window.location.hash;
+        if (url !== window.location.pathname + window.location.search + window.location.hash) {
+            window.history.replaceState(window.history.state, "", url);
+        }
+        return search;
+    }
+    """,
+    Output(cid("url-written", MATCH), "data"),
+    Input(cid("search", MATCH), "data"),
+    prevent_initial_call=True,
+)
