@@ -27,9 +27,10 @@ def create_app() -> Dash:
     )
     # Dash's page template has no lang attribute; screen readers need it.
     app.index_string = app.index_string.replace("<html>", '<html lang="en">', 1)
-    import callbacks  # noqa: F401  (registers every callback with @dash.callback)
+    import callbacks
     from callbacks import routes
 
+    callbacks.load()  # registers every page's callbacks (@dash.callback)
     routes.register(app.server)
 
     app.layout = html.Div([

@@ -5,7 +5,7 @@ import dash
 from dash import Input, Output, clientside_callback
 
 from indicators import query
-from layouts.data import ID, download_href, rows, view_from
+from layouts.data import ID, MAX_ROWS, count_label, download_href, rows, search, view_from
 
 
 @dash.callback(
@@ -14,19 +14,16 @@ from layouts.data import ID, download_href, rows, view_from
     Output(f"{ID}-download", "href"),
     Output(f"{ID}-search", "data"),
     Input(f"{ID}-family", "value"),
-    Input(f"{ID}-indicators", "value"),
+    Input(f"{ID}-text", "value"),
     Input(f"{ID}-areas", "value"),
     Input(f"{ID}-from", "value"),
     Input(f"{ID}-to", "value"),
     prevent_initial_call=True,
 )
-def filter_table(family, indicators, areas, year_from, year_to):
-    view = view_from(family, indicators, areas, year_from, year_to)
+def filter_table(family, text, areas, year_from, year_to):
+    view = view_from(family, text, areas, year_from, year_to)
     frame = query.observations(view.filters())
-    search = view.search()
-    if family:
-        search += ("&" if search else "?") + f"family={family}"
-    return rows(frame), f"{len(frame)} rows", download_href(view), search
+    return rows(frame.head(MAX_ROWS)), count_label(len(frame)), download_href(view), search(view)
 
 
 clientside_callback(

@@ -36,6 +36,7 @@ class Filters:
     start: date | None = None  # keep values whose period ends on or after this day
     end: date | None = None    # keep values whose period starts on or before this day
     cumulative: bool | None = None  # True: only cumulative totals; False: none of them
+    text: str = ""  # words that must all appear in the indicator name, quote, English or locator
     extra: dict = field(default_factory=dict, compare=False)
 
 
@@ -62,6 +63,10 @@ def observations_select(f: Filters = Filters()) -> sa.Select:
         q = q.where(o.c.area.in_(f.areas))
     if f.sources:
         q = q.where(o.c.source_id.in_(f.sources))
+    for word in f.text.split()[:8]:
+        pattern = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        q = q.where(sa.or_(*(col.ilike(pattern, escape="\\") for col in
+                             (i.c.name_en, i.c.name_zh, o.c.quote, o.c.quote_en, o.c.locator, s.c.cite_as))))
     if f.cumulative is not None:
         q = q.where((o.c.span_class == "cumulative") if f.cumulative else (o.c.span_class != "cumulative"))
     if f.start:

@@ -16,7 +16,7 @@ from indicators.query import Filters
 _ID = re.compile(r"^[A-Za-z0-9_.\-]{1,80}$")
 
 
-def _ids(text: str | None) -> tuple[str, ...]:
+def parse_ids(text: str | None) -> tuple[str, ...]:
     """Comma-separated ids; anything that is not an id is dropped (never reaches SQL text)."""
     return tuple(dict.fromkeys(p for p in (text or "").split(",") if _ID.match(p)))
 
@@ -49,14 +49,16 @@ class View:
     year_to: int | None = None
     selection: tuple[date, date] | None = None  # a period picked on a chart
     cumulative: bool | None = None  # one chart's share of the page: totals ("since 1948") or not
+    text: str = ""  # free-text search (Data page)
 
     @classmethod
     def from_query(cls, family: str = "", **query) -> "View":
         """From URL parameters (``layout(**query)`` or a download URL). Bad values are dropped."""
-        return cls(family=family, indicators=_ids(query.get("ind")), areas=_ids(query.get("area")),
+        return cls(family=family, indicators=parse_ids(query.get("ind")), areas=parse_ids(query.get("area")),
                    year_from=_year(query.get("from")), year_to=_year(query.get("to")),
                    selection=_selection(query.get("sel")),
-                   cumulative={"1": True, "0": False}.get(str(query.get("total"))))
+                   cumulative={"1": True, "0": False}.get(str(query.get("total"))),
+                   text=str(query.get("q") or "")[:200].strip())
 
     def query(self) -> dict[str, str]:
         q = {}
@@ -72,6 +74,8 @@ class View:
             q["sel"] = f"{self.selection[0].isoformat()}/{self.selection[1].isoformat()}"
         if self.cumulative is not None:
             q["total"] = "1" if self.cumulative else "0"
+        if self.text:
+            q["q"] = self.text
         return q
 
     def search(self) -> str:
@@ -91,4 +95,4 @@ class View:
             end = min(filter(None, (end, self.selection[1])))
         return Filters(indicators=self.indicators if indicators is None else indicators,
                        families=(self.family,) if self.family else (), areas=self.areas,
-                       start=start, end=end, cumulative=self.cumulative)
+                       start=start, end=end, cumulative=self.cumulative, text=self.text)

@@ -34,59 +34,71 @@ def rows(frame: pd.DataFrame) -> list[dict]:
     return out[[c["id"] for c in COLUMNS] + ["obs_id"]].to_dict("records")
 
 
-def download_href(view: View) -> str:
+def search(view: View) -> str:
+    """The Data page's URL query: the view plus its family (a family page has it in its path)."""
     q = view.search()
-    return f"/download/observations.csv{q}{'&' if q else '?'}" + \
-        (f"family={view.family}&" if view.family else "") + "name=observations"
+    return q + (("&" if q else "?") + f"family={view.family}" if view.family else "")
 
 
-def view_from(family, indicators, areas, year_from, year_to) -> View:
-    return View.from_query(family or "", ind=",".join(indicators or []), area=",".join(areas or []),
+def download_href(view: View) -> str:
+    q = search(view)
+    return f"/download/observations.csv{q}{'&' if q else '?'}name=observations"
+
+
+MAX_ROWS = 1000  # shown on the page; the download always has every filtered row
+
+
+def view_from(family, text, areas, year_from, year_to) -> View:
+    return View.from_query(family or "", q=text or "", area=",".join(areas or []),
                            **{"from": year_from, "to": year_to})
+
+
+def count_label(n: int) -> str:
+    if n > MAX_ROWS:
+        return f"{n} rows (the first {MAX_ROWS:,} are shown; the download has all {n:,})"
+    return f"{n} rows"
 
 
 def layout(**query_args):
     family = query_args.get("family", "")
     view = View.from_query(family if family in vocab.FAMILIES else "", **query_args)
     try:
-        catalog = query.table("indicators")
         areas = query.table("areas")
         frame = query.observations(view.filters())
     except FileNotFoundError as exc:
         return html.P(str(exc), className="message error")
-    years = list(range(1948, 2031))
     return html.Div([
         html.H1("Data"),
         html.P("Every value in the store. Filter here; sort by clicking a column heading. The "
                "download gives exactly the filtered rows, with their citations.", className="lede"),
         html.Div([
-            html.Div([html.Label("Family", htmlFor=f"{ID}-family"),
-                      dcc.Dropdown(id=f"{ID}-family", value=view.family or None, placeholder="All families",
-                                   options=[{"label": t.name_en, "value": k} for k, t in vocab.FAMILIES.items()])],
-                     className="control"),
-            html.Div([html.Label("Indicators", htmlFor=f"{ID}-indicators"),
-                      dcc.Dropdown(id=f"{ID}-indicators", multi=True, value=list(view.indicators),
-                                   placeholder="All indicators",
-                                   options=[{"label": r["name_en"], "value": r["indicator_id"]}
-                                            for _, r in catalog.iterrows()])], className="control wide"),
-            html.Div([html.Label("Areas", htmlFor=f"{ID}-areas"),
-                      dcc.Dropdown(id=f"{ID}-areas", multi=True, value=list(view.areas), placeholder="All areas",
-                                   options=[{"label": r["name_en"], "value": r["area_id"]}
-                                            for _, r in areas.iterrows()])], className="control"),
-            html.Div([html.Label("From year", htmlFor=f"{ID}-from"),
-                      dcc.Dropdown(id=f"{ID}-from", options=years, value=view.year_from, placeholder="earliest")],
-                     className="control narrow"),
-            html.Div([html.Label("To year", htmlFor=f"{ID}-to"),
-                      dcc.Dropdown(id=f"{ID}-to", options=years, value=view.year_to, placeholder="latest")],
-                     className="control narrow"),
+            html.Fieldset([html.Legend("Family"),
+                           dcc.RadioItems(id=f"{ID}-family", value=view.family or "", className="radio-inline",
+                                          options=[{"label": "All", "value": ""}] +
+                                          [{"label": t.name_en, "value": k} for k, t in vocab.FAMILIES.items()])],
+                          className="control wide"),
+            html.Div([html.Label("Search indicators, quotes and sources", htmlFor=f"{ID}-text"),
+                      dcc.Input(id=f"{ID}-text", type="search", value=view.text, debounce=True,
+                                placeholder="e.g. 恶意行为 or malicious")], className="control wide"),
+            html.Fieldset([html.Legend("Areas (none ticked: all)"),
+                           dcc.Checklist(id=f"{ID}-areas", value=list(view.areas), className="checklist",
+                                         options=[{"label": f" {r['name_en']}", "value": r["area_id"]}
+                                                  for _, r in areas.sort_values("name_en").iterrows()])],
+                          className="control scroll"),
+            html.Fieldset([html.Legend("Years"),
+                           html.Label(["From ", dcc.Input(id=f"{ID}-from", type="number", min=1900, max=2100,
+                                                          step=1, value=view.year_from, debounce=True)]),
+                           html.Label([" to ", dcc.Input(id=f"{ID}-to", type="number", min=1900, max=2100,
+                                                         step=1, value=view.year_to, debounce=True)])],
+                          className="control narrow"),
         ], className="controls", role="group", **{"aria-label": "Filters"}),
-        html.P(f"{len(frame)} rows", id=f"{ID}-count", className="count", **{"aria-live": "polite"}),
+        html.P(count_label(len(frame)), id=f"{ID}-count", className="count", **{"aria-live": "polite"}),
         html.A("Download CSV", id=f"{ID}-download", className="download", href=download_href(view)),
         dcc.Store(id=f"{ID}-search"),
         dcc.Store(id=f"{ID}-url-written"),
         dash_table.DataTable(
-            id=f"{ID}-table", columns=COLUMNS, data=rows(frame), sort_action="native",
-            page_size=25, style_table={"overflowX": "auto"},
+            id=f"{ID}-table", columns=COLUMNS, data=rows(frame.head(MAX_ROWS)), sort_action="native",
+            page_action="none", style_table={"overflowX": "auto", "maxHeight": "75vh", "overflowY": "auto"},
             style_cell={"textAlign": "left", "whiteSpace": "normal", "height": "auto",
                         "fontFamily": "inherit", "fontSize": "0.85rem", "maxWidth": "28rem"},
             style_header={"fontWeight": "bold"},

@@ -111,6 +111,10 @@ def chart_block(view: View, unit: str, frame: pd.DataFrame, catalog_all: pd.Data
             html.A("Download CSV", className="download",
                    href=download_href(view, inds, f"{view.family}-{unit}" + ("-totals" if cumulative else ""),
                                       cumulative=cumulative)),
+            " · ",
+            html.A("Excel", className="download-xlsx",
+                   href=download_href(view, inds, f"{view.family}-{unit}" + ("-totals" if cumulative else ""),
+                                      cumulative=cumulative).replace(".csv", ".xlsx", 1)),
         ]),
         html.Details([html.Summary("Text summary and data table"),
                       html.P(figures.summary(frame, unit), className="summary"), table],
@@ -137,14 +141,15 @@ def render(view: View, everything: pd.DataFrame | None = None) -> tuple[list, li
     # One chart per unit; cumulative totals ("since 1948") apart, or they flatten every
     # annual value against the axis.
     split = shown["span_class"].eq("cumulative")
+    groups = sorted(shown.groupby([shown["unit"], split], sort=False), key=lambda g: g[0][1])
     charts = [chart_block(resolved, unit, group, indicators_table, figure_refs,
                           total if split.any() else None)
-              for (unit, total), group in shown.groupby([shown["unit"], split], sort=False)]
+              for (unit, total), group in groups]
     return charts, source_panel(resolved), view.search()
 
 
 def _options(catalog: pd.DataFrame) -> list[dict]:
-    return [{"label": f"{r['indicator_name']} ({r['n']})", "value": r["indicator_id"]}
+    return [{"label": f" {r['indicator_name']} ({r['n']})", "value": r["indicator_id"]}
             for _, r in catalog.iterrows()]
 
 
@@ -158,26 +163,29 @@ def layout(family: str, **query_args):
     resolved = resolve(view, catalog) if not catalog.empty else view
     years = sorted({d.year for d in everything["period_end"]} |
                    {d.year for d in everything["period_start"] if d is not None}) or [date.today().year]
+    areas = sorted(set(zip(everything["area"], everything["area_name"])), key=lambda a: a[1])
     term = vocab.FAMILIES[family]
     return html.Div([
         html.H1(term.name_en),
         html.P(f"{len(everything)} values for {len(catalog)} indicators. Each point is a value stated "
                f"in a UN report; click one or drag across a period to read its source.", className="lede"),
         html.Div([
-            html.Div([html.Label("Indicators", htmlFor=f"{family}-indicators"),
-                      dcc.Dropdown(id=cid("indicators", family), options=_options(catalog),
-                                   value=list(resolved.indicators), multi=True, clearable=False)],
-                     className="control wide"),
-            html.Div([html.Label("Areas"),
-                      dcc.Dropdown(id=cid("areas", family), multi=True, value=list(view.areas),
-                                   placeholder="All areas",
-                                   options=sorted(everything["area"].unique()))], className="control"),
-            html.Div([html.Label("From year"),
-                      dcc.Dropdown(id=cid("from", family), options=years, value=view.year_from,
-                                   placeholder="earliest")], className="control narrow"),
-            html.Div([html.Label("To year"),
-                      dcc.Dropdown(id=cid("to", family), options=years, value=view.year_to,
-                                   placeholder="latest")], className="control narrow"),
+            html.Fieldset([html.Legend("Indicators"),
+                           dcc.Checklist(id=cid("indicators", family), options=_options(catalog),
+                                         value=list(resolved.indicators), className="checklist")],
+                          className="control wide scroll"),
+            html.Fieldset([html.Legend("Areas (none ticked: all)"),
+                           dcc.Checklist(id=cid("areas", family), value=list(view.areas), className="checklist",
+                                         options=[{"label": n, "value": a} for a, n in areas])],
+                          className="control scroll"),
+            html.Fieldset([html.Legend("Years"),
+                           html.Label(["From ", dcc.Input(id=cid("from", family), type="number", min=years[0],
+                                                          max=years[-1], step=1, value=view.year_from,
+                                                          placeholder=str(years[0]), debounce=True)]),
+                           html.Label([" to ", dcc.Input(id=cid("to", family), type="number", min=years[0],
+                                                         max=years[-1], step=1, value=view.year_to,
+                                                         placeholder=str(years[-1]), debounce=True)])],
+                          className="control narrow"),
             html.Button("Clear selection", id=cid("clear", family), className="button"),
         ], className="controls", role="group", **{"aria-label": "Filters shared by every chart"}),
         dcc.Store(id=cid("selection", family), data=View().with_(selection=view.selection).query().get("sel")),

@@ -82,17 +82,24 @@ def test_permalink_round_trips(server, page, browser):
     other.close()
 
 
-def test_chart_download_is_exactly_the_charted_points(server, page):
+def test_chart_download_is_exactly_the_charted_points(server, page, engine):
     page.goto(f"{server}/fatalities")
     page.wait_for_selector(".chart-block .main-svg")
     block = page.locator(".chart-block").first
-    n_points = block.locator(".scatterlayer .trace .points path").count()
-    href = block.locator("a.download").get_attribute("href")
-    response = page.request.get(server + href)
-    assert response.ok and response.headers["content-type"].startswith("text/csv")
-    text = response.body().decode("utf-8")
+    plotted = page.evaluate(
+        "() => document.querySelector('.chart-block .js-plotly-plot').data"
+        ".flatMap(t => t.customdata.map((id, i) => [id, t.y[i]]))")
+    with page.expect_download() as info:
+        block.locator("a.download").click()
+    download = info.value
+    assert download.suggested_filename.startswith("fatalities-count_")
+    text = open(download.path(), encoding="utf-8").read()
     assert text.startswith("\ufeffindicator_id,indicator_name,family,")
     rows = list(csv.DictReader(io.StringIO(text[1:])))
-    assert len(rows) == n_points
-    summary_rows = block.locator(".text-alternative tbody tr").count()
-    assert summary_rows == n_points
+    assert len(rows) == len(plotted) == block.locator(".text-alternative tbody tr").count()
+    with engine.connect() as conn:
+        curated = {r.obs_id: r for r in conn.execute(sa.text(
+            "SELECT o.obs_id, o.value, o.quote, o.locator FROM observations o"))}
+    by_quote = {(r["quote"], r["locator"], float(r["value"])) for r in rows}
+    assert by_quote == {(curated[i].quote, curated[i].locator, curated[i].value) for i, _ in plotted}
+    assert sorted(float(r["value"]) for r in rows) == sorted(v for _, v in plotted)
