@@ -61,10 +61,11 @@ def default_indicators(catalog: pd.DataFrame, limit: int = 6) -> tuple[str, ...]
 # has no value) leads with its indicator that has the most values.
 HEADLINES = {
     "fatalities": "fatalities_malicious_acts",
-    "women": "women_share_individual_uniformed",
-    "conduct": "sea_allegations",
-    "environment": "env_renewable_energy_share",
+    "women": "women_share_individually_deployed_uniformed",
+    "conduct": "sea_trust_fund_people_supported",
+    "environment": "env_ghg_emissions_per_capita",
     "cpas": "cpas_data_points",
+    "accountability": "accountability_persons_convicted_killing_peacekeepers",
 }
 
 
