@@ -84,3 +84,42 @@ def export_csv(path: Path | str | IO[str], f: Filters = Filters(), engine=None) 
 
 def export_text(f: Filters = Filters(), engine=None) -> str:
     return "".join(iter_csv(f, engine))
+
+
+def export_xlsx(out: IO[bytes] | Path | str, f: Filters = Filters(), engine=None) -> int:
+    """The same rows as the CSV, as an Excel workbook: sheet ``observations`` and a sheet
+    ``sources`` describing each report cited. Text is formula-safe as in the CSV (openpyxl
+    would otherwise store a cell beginning with ``=`` as a formula). Written in openpyxl's
+    write-only mode, row by row."""
+    from openpyxl import Workbook
+
+    from indicators.query import table
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("observations")
+    sheet.append(list(EXPORT_COLUMNS))
+    n, cited = 0, set()
+    for keys, chunk in iter_observations(f, engine):
+        positions = [keys.index(c) for c in EXPORT_COLUMNS]
+        source_at = keys.index("source_id")
+        for r in chunk:
+            sheet.append([_xlsx_cell(r[p]) for p in positions])
+            cited.add(r[source_at])
+        n += len(chunk)
+    sources = table("sources", engine)
+    sheet = book.create_sheet("sources")
+    columns = ["source_id", "cite_as", "symbol", "title_en", "title_zh", "issuing_body", "date", "url",
+               "numbering", "identification"]
+    sheet.append(columns)
+    for _, s in sources[sources["source_id"].isin(cited)].iterrows():
+        sheet.append([_xlsx_cell(s[c]) for c in columns])
+    book.save(out)
+    return n
+
+
+def _xlsx_cell(value):
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    if isinstance(value, (int, float, date)):
+        return value.isoformat() if isinstance(value, date) else value
+    return safe_text(str(value))
