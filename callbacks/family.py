@@ -24,8 +24,8 @@ from layouts.family import cid, render
 )
 def update(indicators, areas, year_from, year_to, selection):
     family = ctx.outputs_list[0]["id"]["family"]
-    view = View.from_query(family, ind=",".join(indicators or []), area=",".join(areas or []),
-                           **{"from": year_from, "to": year_to, "sel": selection})
+    view = View.from_query({"ind": ",".join(indicators or []), "area": ",".join(areas or []),
+                            "from": year_from, "to": year_to, "sel": selection}, family)
     try:
         return render(view)
     except Exception as exc:  # never a traceback in the browser

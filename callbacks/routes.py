@@ -27,7 +27,11 @@ def _filters_and_name(args):
     family = args.get("family", "")
     if family and family not in vocab.FAMILIES:
         raise ValueError(f"unknown family {family!r}; known: {', '.join(vocab.FAMILIES)}")
-    view = View.from_query(family, **args.to_dict())
+    bad = View.malformed(args)
+    if bad:
+        raise ValueError(f"not a list of ids: {', '.join(bad)} (ids are letters, digits, _ . -, "
+                         f"separated by commas)")
+    view = View.from_query(args.to_dict(), family)
     filters = view.filters(selected_only=view.selection is not None)
     sources = parse_ids(args.get("source"))
     if sources:

@@ -52,13 +52,26 @@ class View:
     text: str = ""  # free-text search (Data page)
 
     @classmethod
-    def from_query(cls, family: str = "", **query) -> "View":
-        """From URL parameters (``layout(**query)`` or a download URL). Bad values are dropped."""
+    def from_query(cls, query: dict, family: str | None = None) -> "View":
+        """From URL parameters (``layout(**query)`` or a download URL). ``family`` is the
+        page's own (a family page has it in its path); otherwise ``query["family"]``.
+        Malformed values are dropped: see ``malformed`` to refuse them instead."""
+        family = family if family is not None else str(query.get("family") or "")
         return cls(family=family, indicators=parse_ids(query.get("ind")), areas=parse_ids(query.get("area")),
                    year_from=_year(query.get("from")), year_to=_year(query.get("to")),
                    selection=_selection(query.get("sel")),
                    cumulative={"1": True, "0": False}.get(str(query.get("total"))),
                    text=str(query.get("q") or "")[:200].strip())
+
+    @staticmethod
+    def malformed(query: dict) -> list[str]:
+        """The id-list parameters holding something that is not an id (for a clear 400)."""
+        bad = []
+        for key in ("ind", "area", "source"):
+            given = [p for p in str(query.get(key) or "").split(",") if p]
+            if any(not _ID.match(p) for p in given):
+                bad.append(key)
+        return bad
 
     def query(self) -> dict[str, str]:
         q = {}

@@ -49,8 +49,8 @@ MAX_ROWS = 1000  # shown on the page; the download always has every filtered row
 
 
 def view_from(family, text, areas, year_from, year_to) -> View:
-    return View.from_query(family or "", q=text or "", area=",".join(areas or []),
-                           **{"from": year_from, "to": year_to})
+    return View.from_query({"q": text or "", "area": ",".join(areas or []), "from": year_from,
+                            "to": year_to}, family or "")
 
 
 def count_label(n: int) -> str:
@@ -61,7 +61,7 @@ def count_label(n: int) -> str:
 
 def layout(**query_args):
     family = query_args.get("family", "")
-    view = View.from_query(family if family in vocab.FAMILIES else "", **query_args)
+    view = View.from_query(query_args, family if family in vocab.FAMILIES else "")
     try:
         areas = query.table("areas")
         frame = query.observations(view.filters())

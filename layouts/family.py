@@ -154,7 +154,7 @@ def _options(catalog: pd.DataFrame) -> list[dict]:
 
 
 def layout(family: str, **query_args):
-    view = View.from_query(family, **query_args)
+    view = View.from_query(query_args, family)
     try:
         everything, catalog = _frame(view)
     except FileNotFoundError as exc:

@@ -104,7 +104,12 @@ def test_unknown_family_is_a_clear_400(client_for, store):
     assert response.get_data(as_text=True).startswith("unknown family 'nope'; known: fatalities")
 
 
-def test_injection_in_parameters_is_ignored(client_for, store):
-    rows = _csv(client_for(store).get("/download/observations.csv?ind=x');DROP TABLE observations;--"))
-    assert rows == []
+def test_injection_in_parameters_is_refused(client_for, store):
+    response = client_for(store).get("/download/observations.csv?ind=x');DROP TABLE observations;--")
+    assert response.status_code == 400
+    assert response.get_data(as_text=True).startswith("not a list of ids: ind")
     assert _csv(client_for(store).get("/download/observations.csv"))  # the table is still there
+
+
+def test_unknown_id_gives_no_rows_not_everything(client_for, store):
+    assert _csv(client_for(store).get("/download/observations.csv?ind=no_such_indicator")) == []
