@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import dash
-from dash import Input, Output, clientside_callback
+from dash import Input, Output, clientside_callback, no_update
 
 from indicators import query
 from layouts.data import ID, MAX_ROWS, count_label, download_href, rows, search, view_from
@@ -22,7 +22,10 @@ from layouts.data import ID, MAX_ROWS, count_label, download_href, rows, search,
 )
 def filter_table(family, text, areas, year_from, year_to):
     view = view_from(family, text, areas, year_from, year_to)
-    frame = query.observations(view.filters())
+    try:
+        frame = query.observations(view.filters())
+    except Exception as exc:  # never a traceback in the browser
+        return [], f"The table could not be filtered: {exc}", no_update, no_update
     return rows(frame.head(MAX_ROWS)), count_label(len(frame)), download_href(view), search(view)
 
 

@@ -64,8 +64,10 @@ def observations_select(f: Filters = Filters()) -> sa.Select:
     if f.sources:
         q = q.where(o.c.source_id.in_(f.sources))
     for word in f.text.split()[:8]:
-        pattern = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        q = q.where(sa.or_(*(col.ilike(pattern, escape="\\") for col in
+        # "!" escapes LIKE's wildcards: DuckDB takes a one-character escape, and SQLAlchemy
+        # would render a backslash as two.
+        pattern = "%" + word.replace("!", "!!").replace("%", "!%").replace("_", "!_") + "%"
+        q = q.where(sa.or_(*(col.ilike(pattern, escape="!") for col in
                              (i.c.name_en, i.c.name_zh, o.c.quote, o.c.quote_en, o.c.locator, s.c.cite_as))))
     if f.cumulative is not None:
         q = q.where((o.c.span_class == "cumulative") if f.cumulative else (o.c.span_class != "cumulative"))

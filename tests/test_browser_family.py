@@ -78,7 +78,7 @@ def test_permalink_round_trips(server, page, browser):
     other.goto(url)
     other.locator(".source-panel .source-item").first.wait_for()
     assert other.inner_text(".source-panel") == panel
-    assert other.locator(".chart-block .shapelayer path").count() >= 1
+    other.locator(".chart-block .shapelayer path").first.wait_for(state="attached")
     other.close()
 
 

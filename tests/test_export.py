@@ -102,3 +102,19 @@ def test_cli_rejects_a_bad_date(store):
                           cwd=REPO, capture_output=True, text=True)
     assert done.returncode == 2
     assert "'May 2023' is not a date YYYY-MM-DD" in done.stderr
+
+
+@pytest.mark.parametrize("text", ["恶意行为", "malicious acts", "100%", "a_b", "!", "'; DROP TABLE x; --"])
+def test_text_search_takes_any_characters(engine, text):
+    from indicators.query import observations
+    frame = observations(Filters(text=text), engine=engine)
+    for _, r in frame.iterrows():
+        blob = " ".join(str(r[c]) for c in ("indicator_name", "indicator_name_zh", "quote", "quote_en",
+                                            "locator", "source_cite_as")).lower()
+        assert all(w.lower() in blob for w in text.split())
+
+
+def test_text_search_finds_a_chinese_quote(engine):
+    from indicators.query import observations
+    frame = observations(Filters(text="恶意行为"), engine=engine)
+    assert not frame.empty and frame["quote"].str.contains("恶意行为").all()
