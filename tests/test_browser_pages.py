@@ -46,7 +46,7 @@ def test_data_page_filters_and_downloads_the_same_rows(server, page, console_err
     assert page.inner_text("#data-count") == f"{total} rows"
     page.get_by_label("Women in peacekeeping").check()
     page.wait_for_function(f"document.querySelector('#data-count').innerText === '{women} rows'")
-    assert "family=women" in page.url
+    page.wait_for_function("location.search.includes('family=women')")
     href = page.get_attribute("#data-download", "href")
     text = page.request.get(server + href).body().decode("utf-8")
     rows = list(csv.DictReader(io.StringIO(text.lstrip("\ufeff"))))

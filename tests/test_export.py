@@ -114,7 +114,9 @@ def test_text_search_takes_any_characters(engine, text):
         assert all(w.lower() in blob for w in text.split())
 
 
-def test_text_search_finds_a_chinese_quote(engine):
+def test_text_search_finds_chinese_in_quotes_and_names(engine):
     from indicators.query import observations
-    frame = observations(Filters(text="恶意行为"), engine=engine)
-    assert not frame.empty and frame["quote"].str.contains("恶意行为").all()
+    frame = observations(Filters(text="恶意"), engine=engine)
+    assert not frame.empty
+    assert (frame["quote"].str.contains("恶意") | frame["indicator_name_zh"].str.contains("恶意")).all()
+    assert frame["quote"].str.contains("恶意").any()
