@@ -25,7 +25,8 @@ def create_app() -> Dash:
         title="Peacekeeping Performance Indicators",
         suppress_callback_exceptions=True,
     )
-    # Dash's page template has no lang attribute; screen readers need it.
+    # Dash's page template has no lang attribute; screen readers need it (the shell's
+    # callback switches it to zh-Hans with the interface).
     app.index_string = app.index_string.replace("<html>", '<html lang="en">', 1)
     import callbacks
     from callbacks import routes
@@ -35,14 +36,22 @@ def create_app() -> Dash:
 
     app.layout = html.Div([
         dcc.Location(id="url"),
+        html.A("Skip to content", href="#main", className="skip-link"),
         html.Header([
-            html.A("Peacekeeping Performance Indicators", href="/", className="site-title"),
-            html.Nav([html.A(page["name"], href=page["relative_path"])
-                      for page in dash.page_registry.values() if page.get("nav", True)],
-                     className="site-nav", **{"aria-label": "Pages"}),
+            html.A("Peacekeeping Performance Indicators", href="/", id="site-title", className="site-title"),
+            html.Nav(id="site-nav", className="site-nav", **{"aria-label": "Pages"}),
+            html.Div([
+                html.Button("中文", id="site-lang", className="button small", lang="zh-Hans"),
+                html.Label("As of", htmlFor="site-asof", id="site-asof-label"),
+                dcc.Input(id="site-asof", type="text", placeholder="YYYY-MM-DD", debounce=True,
+                          pattern=r"\d{4}-\d{2}-\d{2}", size=10, className="asof-input"),
+                html.Button("Apply", id="site-asof-apply", className="button small"),
+                html.Button("Today", id="site-asof-clear", className="button small"),
+            ], className="site-tools"),
         ], className="site-header"),
-        html.Main(dash.page_container, id="main"),
-    ], lang="en")
+        html.Main(dash.page_container, id="main", tabIndex="-1"),
+        dcc.Store(id="site-lang-written"),
+    ])
     return app
 
 

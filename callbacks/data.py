@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import dash
-from dash import Input, Output, clientside_callback, no_update
+from dash import Input, Output, State, clientside_callback, no_update
 
-from indicators import query
+from indicators import i18n, query
 from layouts.data import ID, MAX_ROWS, count_label, download_href, rows, search, view_from
 
 
@@ -18,15 +18,19 @@ from layouts.data import ID, MAX_ROWS, count_label, download_href, rows, search,
     Input(f"{ID}-areas", "value"),
     Input(f"{ID}-from", "value"),
     Input(f"{ID}-to", "value"),
+    State(f"{ID}-context", "data"),
     prevent_initial_call=True,
 )
-def filter_table(family, text, areas, year_from, year_to):
-    view = view_from(family, text, areas, year_from, year_to)
+def filter_table(family, text, areas, year_from, year_to, context):
+    view = view_from(family, text, areas, year_from, year_to, context)
     try:
         frame = query.observations(view.filters())
     except Exception as exc:  # never a traceback in the browser
-        return [], f"The table could not be filtered: {exc}", no_update, no_update
-    return rows(frame.head(MAX_ROWS)), count_label(len(frame)), download_href(view), search(view)
+        _ = i18n.gettext_for(view.lang)
+        message = _("The table could not be filtered: {error}").format(error=exc)
+        return [], message, no_update, no_update
+    return (rows(frame.head(MAX_ROWS), view.lang), count_label(len(frame), view.lang), download_href(view),
+            search(view))
 
 
 clientside_callback(

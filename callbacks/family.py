@@ -6,7 +6,7 @@ from datetime import date
 import dash
 from dash import ALL, MATCH, Input, Output, State, clientside_callback, ctx, html, no_update
 
-from indicators import query
+from indicators import i18n, query
 from indicators.view import View
 from layouts.family import cid, render
 
@@ -20,52 +20,60 @@ from layouts.family import cid, render
     Input(cid("from", MATCH), "value"),
     Input(cid("to", MATCH), "value"),
     Input(cid("selection", MATCH), "data"),
+    State(cid("context", MATCH), "data"),
     prevent_initial_call=True,
 )
-def update(indicators, areas, year_from, year_to, selection):
+def update(indicators, areas, year_from, year_to, selection, context):
     family = ctx.outputs_list[0]["id"]["family"]
+    context = context or {}
     view = View.from_query({"ind": ",".join(indicators or []), "area": ",".join(areas or []),
-                            "from": year_from, "to": year_to, "sel": selection}, family)
+                            "from": year_from, "to": year_to, "sel": selection,
+                            "lang": context.get("lang"), "asof": context.get("asof")}, family)
     try:
         return render(view)
     except Exception as exc:  # never a traceback in the browser
-        return [html.P(f"This view could not be drawn: {exc}", className="message error")], [], no_update
+        _ = i18n.gettext_for(view.lang)
+        message = _("This view could not be drawn: {error}").format(error=exc)
+        return [html.P(message, className="message error")], [], no_update
 
 
-def _period_of_point(point: dict) -> tuple[str, str] | None:
-    data = point.get("customdata")
-    if isinstance(data, list):
-        data = data[0] if data else None
+def _period_of(obs_id) -> str | None:
     try:
-        period = query.period_of(int(data))
+        period = query.period_of(int(obs_id))
     except (TypeError, ValueError):
         return None
     if period is None:
         return None
     start, end = period
-    return (start or end).isoformat(), end.isoformat()
+    return f"{(start or end).isoformat()}/{end.isoformat()}"
 
 
 @dash.callback(
     Output(cid("selection", MATCH), "data"),
     Input(cid("chart", MATCH, unit=ALL), "clickData"),
     Input(cid("chart", MATCH, unit=ALL), "selectedData"),
+    Input(cid("pick", MATCH, obs=ALL), "n_clicks"),
     Input(cid("clear", MATCH), "n_clicks"),
     prevent_initial_call=True,
 )
-def select(clicks, selections, _clear):
-    """A click selects the clicked value's period; a drag selects the dragged range."""
+def select(_clicks, _selections, _picks, _clear):
+    """A click selects the clicked value's period, a drag the dragged range, a "Show
+    sources" button (the keyboard's way) its row's period."""
     trigger = ctx.triggered_id
-    if not trigger or not ctx.triggered or ctx.triggered[0]["value"] is None:
+    if not trigger or not ctx.triggered or not ctx.triggered[0]["value"]:
         return no_update
     if trigger["role"] == "clear":
         return None
+    if trigger["role"] == "pick":
+        return _period_of(trigger["obs"]) or no_update
     prop = ctx.triggered[0]["prop_id"].rsplit(".", 1)[1]
     value = ctx.triggered[0]["value"]
     if prop == "clickData":
         points = value.get("points") or []
-        period = _period_of_point(points[0]) if points else None
-        return f"{period[0]}/{period[1]}" if period else no_update
+        data = points[0].get("customdata") if points else None
+        if isinstance(data, list):
+            data = data[0] if data else None
+        return _period_of(data) or no_update
     # selectedData: a dragged box gives the x range (dates, maybe with times)
     x_range = (value.get("range") or {}).get("x")
     if not x_range:

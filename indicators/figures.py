@@ -18,14 +18,15 @@ from datetime import date
 
 import pandas as pd
 
-from indicators import registry, vocabulary as vocab
+from indicators import i18n, registry, vocabulary as vocab
+from indicators.i18n import N_
 
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442")
 DASHES = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")
 SYMBOLS = {"year": "circle", "fiscal": "circle-open", "partial": "diamond", "point": "square",
            "cumulative": "triangle-up", "multi-year": "hexagon"}
-SPAN_NAMES = {"year": "calendar year", "fiscal": "fiscal year (July–June)", "partial": "part of a year",
-              "point": "point in time", "cumulative": "cumulative total", "multi-year": "several years"}
+SPAN_NAMES = {"year": N_("calendar year"), "fiscal": N_("fiscal year (July–June)"), "partial": N_("part of a year"),
+              "point": N_("point in time"), "cumulative": N_("cumulative total"), "multi-year": N_("several years")}
 
 
 def _overlaps(row, selection) -> bool:
@@ -35,12 +36,14 @@ def _overlaps(row, selection) -> bool:
     return start <= selection[1] and row["period_end"] >= selection[0]
 
 
-def hover(row) -> str:
-    return (f"<b>{row['indicator_name']}</b><br>{registry.value_label(row)} · {row['period_label']}"
-            f"<br>{row['area_name']} · stated by {row['stated_by']}<br>{registry.citation(row)}")
+def hover(row, lang: str = "en") -> str:
+    _ = i18n.gettext_for(lang)
+    return (f"<b>{registry.name(row, lang)}</b><br>{registry.value_label(row, lang)} · "
+            f"{registry.period_label(row, lang)}<br>{row['area_name']} · "
+            + _("stated by {who}").format(who=row["stated_by"]) + f"<br>{registry.citation(row)}")
 
 
-def figure(frame: pd.DataFrame, unit: str, selection=None, title: str = "") -> dict:
+def figure(frame: pd.DataFrame, unit: str, selection=None, title: str = "", lang: str = "en") -> dict:
     """One chart for the observations of one unit."""
     traces = []
     indicator_order = list(dict.fromkeys(frame["indicator_id"]))
@@ -50,19 +53,20 @@ def figure(frame: pd.DataFrame, unit: str, selection=None, title: str = "") -> d
         group = group.sort_values("period_end")
         k = indicator_order.index(ind)
         cls = group["span_class"].iloc[0]
-        name = group["indicator_name"].iloc[0]
+        name = registry.name(group.iloc[0], lang)
         if area_count > 1:
-            name += f" · {area}"
+            name += f" · {group['area_name'].iloc[0]}"
         if cls != "year":
-            name += f" · {label}"
+            name += f" · {label if lang == 'en' else i18n.span_zh(label)}"
         trace = {
             "type": "scatter", "mode": "lines+markers+text" if len(group) > 1 else "markers+text",
             "name": name, "legendgroup": ind,
             "x": [d.isoformat() for d in group["period_end"]], "y": group["value"].tolist(),
             "customdata": group["obs_id"].tolist(),
-            "text": [("" if q == "exact" else vocab.QUALIFIERS[q].name_en) for q in group["qualifier"]],
+            "text": [("" if q == "exact" else (vocab.QUALIFIERS[q].name_en if lang == "en" else
+                                                vocab.QUALIFIERS[q].name_zh)) for q in group["qualifier"]],
             "textposition": "top center",
-            "hovertext": [hover(r) for _, r in group.iterrows()], "hoverinfo": "text",
+            "hovertext": [hover(r, lang) for _, r in group.iterrows()], "hoverinfo": "text",
             "marker": {"symbol": SYMBOLS[cls], "size": 10, "color": PALETTE[n % len(PALETTE)],
                        "line": {"width": 1.5, "color": PALETTE[n % len(PALETTE)]}},
             "line": {"dash": DASHES[k % len(DASHES)], "width": 2, "color": PALETTE[n % len(PALETTE)]},
@@ -73,11 +77,12 @@ def figure(frame: pd.DataFrame, unit: str, selection=None, title: str = "") -> d
             trace["unselected"] = {"marker": {"opacity": 0.35}}
         traces.append(trace)
     term = vocab.UNITS.get(unit)
+    unit_name = (term.name_en if lang == "en" else term.name_zh) if term else unit
     layout = {
-        "title": {"text": title or (term.name_en if term else unit), "font": {"size": 15}},
+        "title": {"text": title or unit_name, "font": {"size": 15}},
         "height": 380, "margin": {"l": 60, "r": 20, "t": 40, "b": 20},
         "xaxis": {"type": "date"},
-        "yaxis": {"title": {"text": term.name_en if term else unit}, "rangemode": "tozero"},
+        "yaxis": {"title": {"text": unit_name}, "rangemode": "tozero"},
         "hovermode": "closest", "dragmode": "select", "selectdirection": "h",
         "legend": {"orientation": "h", "y": -0.15, "yanchor": "top"}, "showlegend": True,
         "font": {"family": "system-ui, 'Noto Sans CJK SC', sans-serif"},
@@ -91,25 +96,28 @@ def figure(frame: pd.DataFrame, unit: str, selection=None, title: str = "") -> d
     return {"data": traces, "layout": layout}
 
 
-def caption(frame: pd.DataFrame) -> str:
+def caption(frame: pd.DataFrame, lang: str = "en") -> str:
     """``Sources: A/73/480 para 84; S/2023/646 para 44``: every plotted point's citation."""
-    cites = list(dict.fromkeys(registry.citation(r) for _, r in frame.iterrows()))
-    return "Sources: " + "; ".join(cites) if cites else ""
+    _ = i18n.gettext_for(lang)
+    cites = list(dict.fromkeys(registry.citation(r) for _i, r in frame.iterrows()))
+    return _("Sources: {list}").format(list="; ".join(cites)) if cites else ""
 
 
-def break_notes(indicators: pd.DataFrame) -> list[str]:
-    return [f"{r['name_en']}: {r['break_note']}" for _, r in indicators.iterrows() if r.get("break_note")]
+def break_notes(indicators: pd.DataFrame, lang: str = "en") -> list[str]:
+    key = "name_en" if lang == "en" else "name_zh"
+    return [f"{r[key]}: {r['break_note']}" for _, r in indicators.iterrows() if r.get("break_note")]
 
 
-def summary(frame: pd.DataFrame, unit: str) -> str:
+def summary(frame: pd.DataFrame, unit: str, lang: str = "en") -> str:
     """A short text alternative: what the chart shows, value by value."""
+    _ = i18n.gettext_for(lang)
     if frame.empty:
-        return "No values."
+        return _("No values.")
     parts = []
-    for (_, area, _), group in frame.groupby(["indicator_id", "area", "span_label"], sort=False):
-        values = "; ".join(f"{registry.value_label(r)} ({r['period_label']})"
-                           for _, r in group.sort_values("period_end").iterrows())
-        parts.append(f"{group['indicator_name'].iloc[0]}, {area}: {values}.")
+    for _key, group in frame.groupby(["indicator_id", "area", "span_label"], sort=False):
+        values = "; ".join(f"{registry.value_label(r, lang)} ({registry.period_label(r, lang)})"
+                           for _i, r in group.sort_values("period_end").iterrows())
+        parts.append(f"{registry.name(group.iloc[0], lang)}, {group['area_name'].iloc[0]}: {values}.")
     term = vocab.UNITS.get(unit)
-    return (f"{len(frame)} value{'s' if len(frame) != 1 else ''} in {term.name_en if term else unit}. "
-            + " ".join(parts))
+    unit_name = (term.name_en if lang == "en" else term.name_zh) if term else unit
+    return _("{count} values in {unit}.").format(count=len(frame), unit=unit_name) + " " + " ".join(parts)

@@ -6,7 +6,7 @@ disagree with the chart it came from. Filters become bound parameters, never SQL
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from typing import Iterator
 
@@ -37,7 +37,17 @@ class Filters:
     end: date | None = None    # keep values whose period starts on or before this day
     cumulative: bool | None = None  # True: only cumulative totals; False: none of them
     text: str = ""  # words that must all appear in the indicator name, quote, English or locator
-    extra: dict = field(default_factory=dict, compare=False)
+    as_of: date | None = None  # only what had been published by this day
+
+
+def published_by():
+    """The first day a report's values count as known: the *last* day its date can mean (a
+    report dated "2018-10" is known from 31 October 2018), so "as of" never shows a value
+    before it could have been read."""
+    year_end = sa.func.make_date(sa.extract("year", s.c.date_start), 12, 31)
+    return sa.case((s.c.date_precision == "day", s.c.date_start),
+                   (s.c.date_precision == "month", sa.func.last_day(s.c.date_start)),
+                   else_=year_end)
 
 
 def observations_select(f: Filters = Filters()) -> sa.Select:
@@ -69,6 +79,8 @@ def observations_select(f: Filters = Filters()) -> sa.Select:
         pattern = "%" + word.replace("!", "!!").replace("%", "!%").replace("_", "!_") + "%"
         q = q.where(sa.or_(*(col.ilike(pattern, escape="!") for col in
                              (i.c.name_en, i.c.name_zh, o.c.quote, o.c.quote_en, o.c.locator, s.c.cite_as))))
+    if f.as_of:
+        q = q.where(published_by() <= f.as_of)
     if f.cumulative is not None:
         q = q.where((o.c.span_class == "cumulative") if f.cumulative else (o.c.span_class != "cumulative"))
     if f.start:

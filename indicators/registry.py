@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from indicators import vocabulary as vocab
+from indicators import i18n, vocabulary as vocab
 
 
 def citation(row) -> str:
@@ -11,10 +11,10 @@ def citation(row) -> str:
     return f"{row['source_cite_as']}, {row['locator']}"
 
 
-def value_label(row) -> str:
-    """The value as the text qualifies it: ``more than 88,000``, ``25.6%``, ``3:1``."""
-    value = row["value"]
-    number = f"{value:,.0f}" if float(value).is_integer() else f"{value:,.4g}"
+def value_label(row, lang: str = "en") -> str:
+    """The value as the text qualifies it: ``more than 88,000``, ``25.6%``, ``3:1``
+    (``超过 88,000`` in Chinese)."""
+    number = i18n.number(row["value"], lang)
     unit = row["unit"]
     if unit == "percent":
         number += "%"
@@ -23,11 +23,22 @@ def value_label(row) -> str:
     elif unit == "usd":
         number = "US$" + number
     elif unit in vocab.UNITS and unit not in ("count", "fraction"):
-        number += " " + vocab.UNITS[unit].short
+        term = vocab.UNITS[unit]
+        number += " " + (term.short if lang == "en" else term.name_zh)
     qualifier = row["qualifier"]
     if qualifier and qualifier != "exact":
-        number = f"{vocab.QUALIFIERS[qualifier].name_en} {number}"
+        term = vocab.QUALIFIERS[qualifier]
+        number = f"{term.name_en} {number}" if lang == "en" else f"{term.name_zh} {number}"
     return number
+
+
+def period_label(row, lang: str = "en") -> str:
+    """The period as the report gives it (English), or generated from the ISO period."""
+    return row["period_label"] if lang == "en" else i18n.period_zh(row["period"])
+
+
+def name(row, lang: str = "en") -> str:
+    return row["indicator_name"] if lang == "en" else row["indicator_name_zh"]
 
 
 def latest(frame: pd.DataFrame) -> pd.DataFrame:
@@ -89,11 +100,14 @@ def headline(frame: pd.DataFrame, family: str) -> tuple[pd.Series | None, pd.Ser
     return latest_row, previous, comparable
 
 
-def change_label(latest_row, previous) -> str:
+def change_label(latest_row, previous, lang: str = "en") -> str:
+    _ = i18n.gettext_for(lang)
     if previous is None:
-        return "No earlier comparable value in the reports."
-    diff = latest_row["value"] - previous["value"]
-    unit = " percentage points" if latest_row["unit"] == "percent" else ""
+        return _("No earlier comparable value in the reports.")
+    diff = round(latest_row["value"] - previous["value"], 6)
     sign = "+" if diff > 0 else "−" if diff < 0 else "±"
-    amount = f"{abs(diff):,.0f}" if float(diff).is_integer() else f"{abs(diff):,.2g}"
-    return f"{sign}{amount}{unit} against {value_label(previous)} ({previous['period_label']})."
+    amount = sign + i18n.number(abs(diff), lang)
+    if latest_row["unit"] == "percent":
+        amount += " " + _("percentage points")
+    return _("{change} against {value} ({period}).").format(
+        change=amount, value=value_label(previous, lang), period=period_label(previous, lang))

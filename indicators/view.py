@@ -29,6 +29,13 @@ def _year(text) -> int | None:
     return year if 1900 <= year <= 2100 else None
 
 
+def _day(text) -> date | None:
+    try:
+        return date.fromisoformat(str(text)[:10]) if text else None
+    except ValueError:
+        return None
+
+
 def _selection(text: str | None) -> tuple[date, date] | None:
     if not text:
         return None
@@ -50,6 +57,8 @@ class View:
     selection: tuple[date, date] | None = None  # a period picked on a chart
     cumulative: bool | None = None  # one chart's share of the page: totals ("since 1948") or not
     text: str = ""  # free-text search (Data page)
+    as_of: date | None = None  # show only what had been published by this day
+    lang: str = "en"  # interface language: en or zh
 
     @classmethod
     def from_query(cls, query: dict, family: str | None = None) -> "View":
@@ -61,7 +70,9 @@ class View:
                    year_from=_year(query.get("from")), year_to=_year(query.get("to")),
                    selection=_selection(query.get("sel")),
                    cumulative={"1": True, "0": False}.get(str(query.get("total"))),
-                   text=str(query.get("q") or "")[:200].strip())
+                   text=str(query.get("q") or "")[:200].strip(),
+                   as_of=_day(query.get("asof")),
+                   lang="zh" if str(query.get("lang") or "") == "zh" else "en")
 
     @staticmethod
     def malformed(query: dict) -> list[str]:
@@ -89,6 +100,10 @@ class View:
             q["total"] = "1" if self.cumulative else "0"
         if self.text:
             q["q"] = self.text
+        if self.as_of:
+            q["asof"] = self.as_of.isoformat()
+        if self.lang != "en":
+            q["lang"] = self.lang
         return q
 
     def search(self) -> str:
@@ -108,4 +123,5 @@ class View:
             end = min(filter(None, (end, self.selection[1])))
         return Filters(indicators=self.indicators if indicators is None else indicators,
                        families=(self.family,) if self.family else (), areas=self.areas,
-                       start=start, end=end, cumulative=self.cumulative, text=self.text)
+                       start=start, end=end, cumulative=self.cumulative, text=self.text,
+                       as_of=self.as_of)

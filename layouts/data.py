@@ -6,32 +6,35 @@ import dash
 import pandas as pd
 from dash import dash_table, dcc, html
 
-from indicators import query, registry, vocabulary as vocab
+from indicators import i18n, query, registry, vocabulary as vocab
+from indicators.i18n import N_
 from indicators.view import View
 
-dash.register_page(__name__, path="/data", name="Data", title="Data · Peacekeeping indicators", order=30)
+dash.register_page(__name__, path="/data", name="Data", name_zh="数据", title="Data · Peacekeeping indicators",
+                   order=30)
 
 ID = "data"
-COLUMNS = [
-    {"id": "indicator_name", "name": "Indicator"},
-    {"id": "area_name", "name": "Area"},
-    {"id": "period_label", "name": "Period"},
-    {"id": "period", "name": "ISO period"},
-    {"id": "value", "name": "Value", "type": "numeric"},
-    {"id": "value_label", "name": "As stated"},
-    {"id": "stated_by", "name": "Stated by"},
-    {"id": "citation", "name": "Source"},
-    {"id": "quote", "name": "Quote"},
-    {"id": "quote_en", "name": "English"},
-]
+MAX_ROWS = 1000  # shown on the page; the download always has every filtered row
+COLUMNS = [("indicator", N_("Indicator")), ("area_name", N_("Area")), ("period_text", N_("Period")),
+           ("period", N_("ISO period")), ("value", N_("Value")), ("value_label", N_("As stated")),
+           ("stated_by", N_("Stated by")), ("citation", N_("Source")), ("quote", N_("Quote")),
+           ("quote_en", N_("English"))]
 
 
-def rows(frame: pd.DataFrame) -> list[dict]:
+def columns(lang: str) -> list[dict]:
+    _ = i18n.gettext_for(lang)
+    return [{"id": c, "name": _(label), **({"type": "numeric"} if c == "value" else {})} for c, label in COLUMNS]
+
+
+def rows(frame: pd.DataFrame, lang: str = "en") -> list[dict]:
     if frame.empty:
         return []
-    out = frame.assign(value_label=[registry.value_label(r) for _, r in frame.iterrows()],
-                       citation=[registry.citation(r) for _, r in frame.iterrows()])
-    return out[[c["id"] for c in COLUMNS] + ["obs_id"]].to_dict("records")
+    out = frame.assign(
+        indicator=[registry.name(r, lang) for _i, r in frame.iterrows()],
+        period_text=[registry.period_label(r, lang) for _i, r in frame.iterrows()],
+        value_label=[registry.value_label(r, lang) for _i, r in frame.iterrows()],
+        citation=[registry.citation(r) for _i, r in frame.iterrows()])
+    return out[[c for c, _label in COLUMNS] + ["obs_id"]].to_dict("records")
 
 
 def search(view: View) -> str:
@@ -41,64 +44,72 @@ def search(view: View) -> str:
 
 
 def download_href(view: View) -> str:
-    q = search(view)
+    q = search(view.with_(lang="en"))
     return f"/download/observations.csv{q}{'&' if q else '?'}name=observations"
 
 
-MAX_ROWS = 1000  # shown on the page; the download always has every filtered row
-
-
-def view_from(family, text, areas, year_from, year_to) -> View:
+def view_from(family, text, areas, year_from, year_to, context: dict | None = None) -> View:
+    context = context or {}
     return View.from_query({"q": text or "", "area": ",".join(areas or []), "from": year_from,
-                            "to": year_to}, family or "")
+                            "to": year_to, "lang": context.get("lang"), "asof": context.get("asof")},
+                           family or "")
 
 
-def count_label(n: int) -> str:
+def count_label(n: int, lang: str = "en") -> str:
+    _ = i18n.gettext_for(lang)
     if n > MAX_ROWS:
-        return f"{n} rows (the first {MAX_ROWS:,} are shown; the download has all {n:,})"
-    return f"{n} rows"
+        return _("{count} rows (the first {shown} are shown; the download has all {count})").format(
+            count=i18n.number(n, lang), shown=i18n.number(MAX_ROWS, lang))
+    return _("{count} rows").format(count=i18n.number(n, lang))
 
 
 def layout(**query_args):
     family = query_args.get("family", "")
     view = View.from_query(query_args, family if family in vocab.FAMILIES else "")
+    _ = i18n.gettext_for(view.lang)
     try:
         areas = query.table("areas")
         frame = query.observations(view.filters())
     except FileNotFoundError as exc:
         return html.P(str(exc), className="message error")
+    key = "name_en" if view.lang == "en" else "name_zh"
     return html.Div([
-        html.H1("Data"),
-        html.P("Every value in the store. Filter here; sort by clicking a column heading. The "
-               "download gives exactly the filtered rows, with their citations.", className="lede"),
+        html.H1(_("Data")),
+        html.P(_("Every value in the store. Filter here; sort by clicking a column heading. The "
+                 "download gives exactly the filtered rows, with their citations."), className="lede"),
         html.Div([
-            html.Fieldset([html.Legend("Family"),
+            html.Fieldset([html.Legend(_("Family")),
                            dcc.RadioItems(id=f"{ID}-family", value=view.family or "", className="radio-inline",
-                                          options=[{"label": "All", "value": ""}] +
-                                          [{"label": t.name_en, "value": k} for k, t in vocab.FAMILIES.items()])],
+                                          options=[{"label": _("All"), "value": ""}] +
+                                          [{"label": getattr(t, key), "value": k} for k, t in vocab.FAMILIES.items()])],
                           className="control wide"),
-            html.Div([html.Label("Search indicators, quotes and sources", htmlFor=f"{ID}-text"),
+            html.Div([html.Label(_("Search indicators, quotes and sources"), htmlFor=f"{ID}-text"),
                       dcc.Input(id=f"{ID}-text", type="search", value=view.text, debounce=True,
-                                placeholder="e.g. 恶意行为 or malicious")], className="control wide"),
-            html.Fieldset([html.Legend("Areas (none ticked: all)"),
+                                placeholder=_("e.g. 恶意 or malicious"))], className="control wide"),
+            html.Fieldset([html.Legend(_("Areas (none ticked: all)")),
                            dcc.Checklist(id=f"{ID}-areas", value=list(view.areas), className="checklist",
-                                         options=[{"label": f" {r['name_en']}", "value": r["area_id"]}
-                                                  for _, r in areas.sort_values("name_en").iterrows()])],
+                                         options=[{"label": f" {r[key]}", "value": r["area_id"]}
+                                                  for _i, r in areas.sort_values(key).iterrows()])],
                           className="control scroll"),
-            html.Fieldset([html.Legend("Years"),
-                           html.Label(["From ", dcc.Input(id=f"{ID}-from", type="number", min=1900, max=2100,
-                                                          step=1, value=view.year_from, debounce=True)]),
-                           html.Label([" to ", dcc.Input(id=f"{ID}-to", type="number", min=1900, max=2100,
-                                                         step=1, value=view.year_to, debounce=True)])],
+            html.Fieldset([html.Legend(_("Years")),
+                           html.Label([_("From") + " ", dcc.Input(id=f"{ID}-from", type="number", min=1900,
+                                                                  max=2100, step=1, value=view.year_from,
+                                                                  debounce=True)]),
+                           html.Label([" " + _("to") + " ", dcc.Input(id=f"{ID}-to", type="number", min=1900,
+                                                                      max=2100, step=1, value=view.year_to,
+                                                                      debounce=True)])],
                           className="control narrow"),
-        ], className="controls", role="group", **{"aria-label": "Filters"}),
-        html.P(count_label(len(frame)), id=f"{ID}-count", className="count", **{"aria-live": "polite"}),
-        html.A("Download CSV", id=f"{ID}-download", className="download", href=download_href(view)),
+        ], className="controls", role="group", **{"aria-label": _("Filters")}),
+        html.P(count_label(len(frame), view.lang), id=f"{ID}-count", className="count", **{"aria-live": "polite"}),
+        html.A(_("Download CSV"), id=f"{ID}-download", className="download", href=download_href(view)),
+        dcc.Store(id=f"{ID}-context", data={"lang": view.lang,
+                                            "asof": view.as_of.isoformat() if view.as_of else None}),
         dcc.Store(id=f"{ID}-search"),
         dcc.Store(id=f"{ID}-url-written"),
         dash_table.DataTable(
-            id=f"{ID}-table", columns=COLUMNS, data=rows(frame.head(MAX_ROWS)), sort_action="native",
-            page_action="none", style_table={"overflowX": "auto", "maxHeight": "75vh", "overflowY": "auto"},
+            id=f"{ID}-table", columns=columns(view.lang), data=rows(frame.head(MAX_ROWS), view.lang),
+            sort_action="native", page_action="none",
+            style_table={"overflowX": "auto", "maxHeight": "75vh", "overflowY": "auto"},
             style_cell={"textAlign": "left", "whiteSpace": "normal", "height": "auto",
                         "fontFamily": "inherit", "fontSize": "0.85rem", "maxWidth": "28rem"},
             style_header={"fontWeight": "bold"},

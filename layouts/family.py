@@ -13,7 +13,7 @@ import dash
 import pandas as pd
 from dash import dcc, html
 
-from indicators import figures, query, registry, vocabulary as vocab
+from indicators import figures, i18n, query, registry, vocabulary as vocab
 from indicators.view import View
 
 PAGE = "family"
@@ -25,18 +25,17 @@ def cid(role: str, family, **extra) -> dict:
 
 
 def download_href(view: View, indicators: tuple[str, ...], name: str, selected_only=False,
-                  cumulative: bool | None = None) -> str:
-    """The CSV of exactly what a chart (or the source panel) shows: the same View, so the
+                  cumulative: bool | None = None, ext: str = "csv") -> str:
+    """The file of exactly what a chart (or the source panel) shows: the same View, so the
     same query."""
     v = view.with_(indicators=indicators, selection=view.selection if selected_only else None,
-                   cumulative=cumulative)
+                   cumulative=cumulative, lang="en")
     q = v.search()
-    extra = f"family={view.family}&name={name}"
-    return f"/download/observations.csv{q}{'&' if q else '?'}{extra}"
+    return f"/download/observations.{ext}{q}{'&' if q else '?'}family={view.family}&name={name}"
 
 
 def _frame(view: View) -> tuple[pd.DataFrame, pd.DataFrame]:
-    everything = query.observations(query.Filters(families=(view.family,)))
+    everything = query.observations(query.Filters(families=(view.family,), as_of=view.as_of))
     return everything, registry.family_catalog(everything)
 
 
@@ -47,94 +46,118 @@ def resolve(view: View, catalog: pd.DataFrame) -> View:
     return view.with_(indicators=chosen)
 
 
-def source_item(r) -> html.Article:
+def source_item(r, lang: str) -> html.Article:
+    _ = i18n.gettext_for(lang)
     link = html.A(registry.citation(r), href=r["source_url"], target="_blank", rel="noopener") \
         if r["source_url"] else html.Span(registry.citation(r))
+    value = registry.value_label(r, lang)
+    if r["qualifier"] != "exact":
+        term = vocab.QUALIFIERS[r["qualifier"]]
+        value += " " + _("(the text says “{qualifier}”)").format(
+            qualifier=term.name_en if lang == "en" else term.name_zh)
     rows = [
-        ("Value", registry.value_label(r) + ("" if r["qualifier"] == "exact" else
-                                             f" (the text says “{vocab.QUALIFIERS[r['qualifier']].name_en}”)")),
-        ("Period", f"{r['period_label']} ({r['period']})"),
-        ("Area", r["area_name"]),
-        ("Stated by", r["stated_by"]),
-        ("Source", link),
-        ("Report", f"{r['source_title']} ({r['source_date']})"),
+        (_("Value"), value),
+        (_("Period"), f"{registry.period_label(r, lang)} ({r['period']})"),
+        (_("Area"), r["area_name"]),
+        (_("Stated by"), r["stated_by"]),
+        (_("Source"), link),
+        (_("Report"), f"{r['source_title']} ({r['source_date']})"),
     ]
     body = [html.Dl([x for k, v in rows for x in (html.Dt(k), html.Dd(v))]),
-            html.Blockquote(r["quote"], lang="zh", className="quote"),
-            html.P(r["quote_en"], className="quote-en")]
+            html.Blockquote(r["quote"], lang="zh-Hans", className="quote"),
+            html.P(r["quote_en"], lang="en", className="quote-en")]
     if r["note"]:
-        body.append(html.P(["Note: ", r["note"]], className="note"))
-    return html.Article([html.H3(r["indicator_name"]), *body], className="source-item",
+        body.append(html.P([_("Note: "), r["note"]], lang="en", className="note"))
+    return html.Article([html.H3(registry.name(r, lang)), *body], className="source-item",
                         **{"data-obs-id": str(r["obs_id"])})
 
 
 def source_panel(view: View) -> list:
+    _ = i18n.gettext_for(view.lang)
     if not view.selection:
-        return [html.H2("Sources"),
-                html.P("Click a point, or drag across a period on any chart, to see each value's "
-                       "report, paragraph and the sentence it was read from.", className="hint")]
+        return [html.H2(_("Sources")),
+                html.P(_("Click a point, or drag across a period on any chart, to see each value's "
+                         "report, paragraph and the sentence it was read from. Without a mouse: use "
+                         "the “Show sources” buttons in each chart's data table."), className="hint")]
     start, end = view.selection
     chosen = query.observations(view.filters(selected_only=True))  # = the panel's download
-    head = [html.H2(f"Sources for {start:%-d %b %Y} – {end:%-d %b %Y}")]
+    head = [html.H2(_("Sources for {start} – {end}").format(start=i18n.day(start, view.lang),
+                                                           end=i18n.day(end, view.lang)))]
     if chosen.empty:
-        return head + [html.P("No value of the charted indicators falls in this period.", className="hint")]
+        return head + [html.P(_("No value of the charted indicators falls in this period."), className="hint")]
     return head + [
-        html.P(f"{len(chosen)} value{'s' if len(chosen) != 1 else ''} in the selected period.", className="count"),
-        html.A("Download CSV of these values", className="download",
+        html.P(_("{count} values in the selected period.").format(count=len(chosen)), className="count"),
+        html.A(_("Download CSV of these values"), className="download",
                href=download_href(view, view.indicators, f"{view.family}-selection", selected_only=True)),
-        *[source_item(r) for _, r in chosen.iterrows()],
+        *[source_item(r, view.lang) for _i, r in chosen.iterrows()],
     ]
+
+
+def _data_table(view: View, frame: pd.DataFrame) -> html.Table:
+    _ = i18n.gettext_for(view.lang)
+    lang = view.lang
+    return html.Table([
+        html.Thead(html.Tr([html.Th(h, scope="col") for h in
+                            (_("Indicator"), _("Area"), _("Period"), _("Value"), _("Source"), "")])),
+        html.Tbody([html.Tr([
+            html.Td(registry.name(r, lang)), html.Td(r["area_name"]), html.Td(registry.period_label(r, lang)),
+            html.Td(registry.value_label(r, lang)), html.Td(registry.citation(r)),
+            # The keyboard's way to select a value's period (the chart needs a pointer).
+            html.Td(html.Button(_("Show sources"), className="button small",
+                                id=cid("pick", view.family, obs=int(r["obs_id"])))),
+        ]) for _i, r in frame.iterrows()]),
+    ], className="data-table")
 
 
 def chart_block(view: View, unit: str, frame: pd.DataFrame, catalog_all: pd.DataFrame,
                 figure_refs: pd.DataFrame, cumulative: bool | None = None) -> html.Figure:
+    _ = i18n.gettext_for(view.lang)
     term = vocab.UNITS.get(unit)
-    title = (term.name_en.capitalize() if term else unit) + (": cumulative totals" if cumulative else "")
+    unit_name = (term.name_en if view.lang == "en" else term.name_zh) if term else unit
+    title = unit_name[:1].upper() + unit_name[1:] + (_(": cumulative totals") if cumulative else "")
     inds = tuple(dict.fromkeys(frame["indicator_id"]))
-    notes = figures.break_notes(catalog_all[catalog_all["indicator_id"].isin(inds)])
+    notes = figures.break_notes(catalog_all[catalog_all["indicator_id"].isin(inds)], view.lang)
     refs = figure_refs[figure_refs["indicator_ids"].map(lambda s: bool(set(s.split(";")) & set(inds)))]
-    table = html.Table([
-        html.Thead(html.Tr([html.Th(h, scope="col") for h in ("Indicator", "Area", "Period", "Value", "Source")])),
-        html.Tbody([html.Tr([html.Td(r["indicator_name"]), html.Td(r["area_name"]), html.Td(r["period_label"]),
-                             html.Td(registry.value_label(r)), html.Td(registry.citation(r))])
-                    for _, r in frame.iterrows()]),
-    ], className="data-table")
+    name = f"{view.family}-{unit}" + ("-totals" if cumulative else "")
     return html.Figure([
         dcc.Graph(id=cid("chart", view.family, unit=unit + ("-total" if cumulative else "")),
-                  figure=figures.figure(frame, unit, view.selection, title),
+                  figure=figures.figure(frame, unit, view.selection, title, view.lang),
                   config={"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d"], "responsive": True}),
         html.Figcaption([
-            html.P(figures.caption(frame), className="caption"),
-            *[html.P(["Break in series: ", n], className="break-note") for n in notes],
-            *[html.P(f"Values shown only in {r['cite_as']} figure {r['figure']} ({r['caption_en']}): "
-                     f"not in the text, so not charted.", className="figure-ref") for _, r in refs.iterrows()],
-            html.A("Download CSV", className="download",
-                   href=download_href(view, inds, f"{view.family}-{unit}" + ("-totals" if cumulative else ""),
-                                      cumulative=cumulative)),
+            html.P(figures.caption(frame, view.lang), className="caption"),
+            *[html.P([_("Break in series: "), n], className="break-note") for n in notes],
+            *[html.P(_("Values shown only in {source} figure {figure} ({caption}): not in the text, "
+                       "so not charted.").format(source=r["cite_as"], figure=r["figure"],
+                                                 caption=r["caption_en"] if view.lang == "en" else r["caption_quote"]),
+                     className="figure-ref") for _i, r in refs.iterrows()],
+            html.A(_("Download CSV"), className="download",
+                   href=download_href(view, inds, name, cumulative=cumulative)),
             " · ",
-            html.A("Excel", className="download-xlsx",
-                   href=download_href(view, inds, f"{view.family}-{unit}" + ("-totals" if cumulative else ""),
-                                      cumulative=cumulative).replace(".csv", ".xlsx", 1)),
+            html.A(_("Excel"), className="download-xlsx",
+                   href=download_href(view, inds, name, cumulative=cumulative, ext="xlsx")),
         ]),
-        html.Details([html.Summary("Text summary and data table"),
-                      html.P(figures.summary(frame, unit), className="summary"), table],
+        html.Details([html.Summary(_("Text summary and data table")),
+                      html.P(figures.summary(frame, unit, view.lang), className="summary"),
+                      _data_table(view, frame)],
                      className="text-alternative"),
-    ], className="chart-block", **{"aria-label": f"{title}: chart of {len(frame)} values"})
+    ], className="chart-block", **{"aria-label": _("{title}: chart of {count} values").format(
+        title=title, count=len(frame))})
 
 
 def render(view: View, everything: pd.DataFrame | None = None) -> tuple[list, list, str]:
     """(charts, source panel, URL search) for a view. Shared by the layout and the callbacks."""
+    _ = i18n.gettext_for(view.lang)
     if everything is None:
         everything, catalog = _frame(view)
     else:
         catalog = registry.family_catalog(everything)
     if everything.empty:
-        return [html.P("No values in this family yet.", className="message")], [], view.search()
+        return [html.P(_("No values in this family yet."), className="message")], [], view.search()
     resolved = resolve(view, catalog)
     # The charts draw exactly what the download links return: the same View, the same query.
     shown = query.observations(resolved.filters())
     if shown.empty:
-        return [html.P("No values match these filters. Widen the years or choose other indicators.",
+        return [html.P(_("No values match these filters. Widen the years or choose other indicators."),
                        className="message")], source_panel(resolved), view.search()
     indicators_table = query.table("indicators")
     figure_refs = query.table("figures").merge(query.table("sources")[["source_id", "cite_as"]], on="source_id")
@@ -148,47 +171,54 @@ def render(view: View, everything: pd.DataFrame | None = None) -> tuple[list, li
     return charts, source_panel(resolved), view.search()
 
 
-def _options(catalog: pd.DataFrame) -> list[dict]:
-    return [{"label": f" {r['indicator_name']} ({r['n']})", "value": r["indicator_id"]}
-            for _, r in catalog.iterrows()]
+def _options(catalog: pd.DataFrame, lang: str) -> list[dict]:
+    key = "indicator_name" if lang == "en" else "indicator_name_zh"
+    return [{"label": f" {r[key]} ({r['n']})", "value": r["indicator_id"]} for _i, r in catalog.iterrows()]
 
 
 def layout(family: str, **query_args):
     view = View.from_query(query_args, family)
+    _ = i18n.gettext_for(view.lang)
     try:
         everything, catalog = _frame(view)
     except FileNotFoundError as exc:
         return html.P(str(exc), className="message error")
-    charts, panel, _ = render(view, everything)
+    charts, panel, _search = render(view, everything)
     resolved = resolve(view, catalog) if not catalog.empty else view
     years = sorted({d.year for d in everything["period_end"]} |
                    {d.year for d in everything["period_start"] if d is not None}) or [date.today().year]
     areas = sorted(set(zip(everything["area"], everything["area_name"])), key=lambda a: a[1])
     term = vocab.FAMILIES[family]
+    if not catalog.empty:
+        catalog = catalog.merge(everything[["indicator_id", "indicator_name_zh"]].drop_duplicates(),
+                                on="indicator_id")
     return html.Div([
-        html.H1(term.name_en),
-        html.P(f"{len(everything)} values for {len(catalog)} indicators. Each point is a value stated "
-               f"in a UN report; click one or drag across a period to read its source.", className="lede"),
+        html.H1(term.name_en if view.lang == "en" else term.name_zh),
+        html.P(_("{values} values for {indicators} indicators. Each point is a value stated in a UN "
+                 "report; click one or drag across a period to read its source.").format(
+                     values=len(everything), indicators=len(catalog)), className="lede"),
         html.Div([
-            html.Fieldset([html.Legend("Indicators"),
-                           dcc.Checklist(id=cid("indicators", family), options=_options(catalog),
+            html.Fieldset([html.Legend(_("Indicators")),
+                           dcc.Checklist(id=cid("indicators", family), options=_options(catalog, view.lang),
                                          value=list(resolved.indicators), className="checklist")],
                           className="control wide scroll"),
-            html.Fieldset([html.Legend("Areas (none ticked: all)"),
+            html.Fieldset([html.Legend(_("Areas (none ticked: all)")),
                            dcc.Checklist(id=cid("areas", family), value=list(view.areas), className="checklist",
-                                         options=[{"label": n, "value": a} for a, n in areas])],
+                                         options=[{"label": f" {n}", "value": a} for a, n in areas])],
                           className="control scroll"),
-            html.Fieldset([html.Legend("Years"),
-                           html.Label(["From ", dcc.Input(id=cid("from", family), type="number", min=years[0],
-                                                          max=years[-1], step=1, value=view.year_from,
-                                                          placeholder=str(years[0]), debounce=True)]),
-                           html.Label([" to ", dcc.Input(id=cid("to", family), type="number", min=years[0],
-                                                         max=years[-1], step=1, value=view.year_to,
-                                                         placeholder=str(years[-1]), debounce=True)])],
+            html.Fieldset([html.Legend(_("Years")),
+                           html.Label([_("From") + " ", dcc.Input(
+                               id=cid("from", family), type="number", min=years[0], max=years[-1], step=1,
+                               value=view.year_from, placeholder=str(years[0]), debounce=True)]),
+                           html.Label([" " + _("to") + " ", dcc.Input(
+                               id=cid("to", family), type="number", min=years[0], max=years[-1], step=1,
+                               value=view.year_to, placeholder=str(years[-1]), debounce=True)])],
                           className="control narrow"),
-            html.Button("Clear selection", id=cid("clear", family), className="button"),
-        ], className="controls", role="group", **{"aria-label": "Filters shared by every chart"}),
+            html.Button(_("Clear selection"), id=cid("clear", family), className="button"),
+        ], className="controls", role="group", **{"aria-label": _("Filters shared by every chart")}),
         dcc.Store(id=cid("selection", family), data=View().with_(selection=view.selection).query().get("sel")),
+        dcc.Store(id=cid("context", family), data={"lang": view.lang,
+                                                  "asof": view.as_of.isoformat() if view.as_of else None}),
         dcc.Store(id=cid("search", family)),
         dcc.Store(id=cid("url-written", family)),
         html.Div([
@@ -199,7 +229,7 @@ def layout(family: str, **query_args):
 
 
 for _family, _term in vocab.FAMILIES.items():
-    dash.register_page(f"family_{_family}", path=f"/{_family}", name=_term.name_en,
+    dash.register_page(f"family_{_family}", path=f"/{_family}", name=_term.name_en, name_zh=_term.name_zh,
                        title=f"{_term.name_en} · Peacekeeping indicators",
                        layout=partial(layout, _family), family=_family,
                        order=10 + list(vocab.FAMILIES).index(_family))

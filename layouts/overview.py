@@ -5,19 +5,30 @@ from __future__ import annotations
 import dash
 from dash import dcc, html
 
-from indicators import figures, query, registry, vocabulary as vocab
+from indicators import figures, i18n, query, registry, vocabulary as vocab
+from indicators.view import View
 
-dash.register_page(__name__, path="/", name="Overview", title="Overview · Peacekeeping indicators", order=0)
+dash.register_page(__name__, path="/", name="Overview", name_zh="概览",
+                   title="Overview · Peacekeeping indicators", order=0)
 
 ID = "overview"
 
 
-def _tile(family: str, frame) -> html.Article | None:
+def family_href(family: str, view: View, **extra) -> str:
+    """A family page link that keeps the language and the "as of" date."""
+    q = View(lang=view.lang, as_of=view.as_of).with_(**extra).search()
+    return f"/{family}{q}"
+
+
+def _tile(family: str, frame, view: View) -> html.Article | None:
+    _ = i18n.gettext_for(view.lang)
+    lang = view.lang
     latest_row, previous, series = registry.headline(frame, family)
     if latest_row is None:
         return None
     term = vocab.FAMILIES[family]
-    spark = figures.figure(series, latest_row["unit"], title="")
+    family_name = term.name_en if lang == "en" else term.name_zh
+    spark = figures.figure(series, latest_row["unit"], title="", lang=lang)
     spark["layout"].update(height=130, margin={"l": 40, "r": 10, "t": 5, "b": 25}, showlegend=False,
                            dragmode=False, title=None)
     spark["layout"]["yaxis"]["title"] = None
@@ -27,43 +38,47 @@ def _tile(family: str, frame) -> html.Article | None:
                                         tickformat="%Y")
     for trace in spark["data"]:
         trace["text"] = None
+    href = family_href(family, view)
     return html.Article([
-        html.H2(html.A(term.name_en, href=f"/{family}"), className="tile-family"),
-        html.P(latest_row["indicator_name"], className="tile-indicator"),
-        html.P(registry.value_label(latest_row), className="tile-value"),
-        html.P([latest_row["period_label"], " · ", latest_row["area_name"]], className="tile-period"),
-        html.P(registry.change_label(latest_row, previous), className="tile-change"),
-        html.P(["Source: ", html.Strong(registry.citation(latest_row)), " · stated by ",
-                latest_row["stated_by"]], className="tile-citation"),
-        html.Blockquote(latest_row["quote"], lang="zh", className="quote"),
-        html.P(latest_row["quote_en"], className="quote-en"),
+        html.H2(html.A(family_name, href=href), className="tile-family"),
+        html.P(registry.name(latest_row, lang), className="tile-indicator"),
+        html.P(registry.value_label(latest_row, lang), className="tile-value"),
+        html.P([registry.period_label(latest_row, lang), " · ", latest_row["area_name"]], className="tile-period"),
+        html.P(registry.change_label(latest_row, previous, lang), className="tile-change"),
+        html.P([_("Source: "), html.Strong(registry.citation(latest_row)), " · ",
+                _("stated by {who}").format(who=latest_row["stated_by"])], className="tile-citation"),
+        html.Blockquote(latest_row["quote"], lang="zh-Hans", className="quote"),
+        html.P(latest_row["quote_en"], lang="en", className="quote-en"),
         html.Figure(dcc.Graph(figure=spark, config={"staticPlot": True}, id=f"{ID}-spark-{family}"),
-                    className="tile-chart",
-                    **{"aria-label": figures.summary(series, latest_row["unit"])}),
-        html.A(f"Open {term.name_en} →", href=f"/{family}", className="tile-link"),
+                    className="tile-chart", role="img",
+                    **{"aria-label": figures.summary(series, latest_row["unit"], lang)}),
+        html.A(_("Open {family} →").format(family=family_name), href=href, className="tile-link"),
     ], className="tile", id=f"{ID}-tile-{family}")
 
 
-def _indicator_row(r) -> html.Tr:
+def _indicator_row(r, view: View) -> html.Tr:
+    _ = i18n.gettext_for(view.lang)
     return html.Tr([
-        html.Td(html.A(r["indicator_name"], href=f"/{r['family']}?ind={r['indicator_id']}"),
+        html.Td(html.A(registry.name(r, view.lang), href=family_href(r["family"], view, indicators=(r["indicator_id"],))),
                 className="indicator-name"),
-        html.Td(registry.value_label(r), className="value"),
-        html.Td(r["period_label"]),
+        html.Td(registry.value_label(r, view.lang), className="value"),
+        html.Td(registry.period_label(r, view.lang)),
         html.Td(r["area_name"]),
         html.Td([html.Span(registry.citation(r), className="citation"),
-                 html.Span(f" · stated by {r['stated_by']}", className="stated-by"),
-                 html.Blockquote(r["quote"], lang="zh", className="quote"),
-                 html.Div(r["quote_en"], className="quote-en")]),
+                 html.Span(" · " + _("stated by {who}").format(who=r["stated_by"]), className="stated-by"),
+                 html.Blockquote(r["quote"], lang="zh-Hans", className="quote"),
+                 html.Div(r["quote_en"], lang="en", className="quote-en")]),
     ], id=f"{ID}-row-{r['indicator_id']}")
 
 
-def layout(**_query):
+def layout(**query_args):
+    view = View.from_query(query_args)
+    _ = i18n.gettext_for(view.lang)
     try:
-        frame = query.observations()
+        frame = query.observations(query.Filters(as_of=view.as_of))
     except FileNotFoundError as exc:
         return html.P(str(exc), className="message error")
-    tiles = [t for t in (_tile(f, frame) for f in vocab.FAMILIES) if t is not None]
+    tiles = [t for t in (_tile(f, frame, view) for f in vocab.FAMILIES) if t is not None]
     latest = registry.latest(frame)
     sections = []
     for family, term in vocab.FAMILIES.items():
@@ -71,18 +86,22 @@ def layout(**_query):
         if rows.empty:
             continue
         sections.append(html.Section([
-            html.H3(html.A(term.name_en, href=f"/{family}"), id=f"{ID}-{family}"),
+            html.H3(html.A(term.name_en if view.lang == "en" else term.name_zh, href=family_href(family, view)),
+                    id=f"{ID}-{family}"),
             html.Table([
-                html.Thead(html.Tr([html.Th(h, scope="col") for h in
-                                    ("Indicator", "Latest value", "Period", "Area", "Source and quote")])),
-                html.Tbody([_indicator_row(r) for _, r in rows.iterrows()]),
+                html.Thead(html.Tr([html.Th(h, scope="col") for h in (
+                    _("Indicator"), _("Latest value"), _("Period"), _("Area"), _("Source and quote"))])),
+                html.Tbody([_indicator_row(r, view) for _i, r in rows.iterrows()]),
             ], className="indicator-table"),
         ]))
+    as_of = [_(" As of {day}: only values published by then.").format(day=i18n.day(view.as_of, view.lang))] \
+        if view.as_of else []
     return html.Div([
-        html.H1("Overview"),
-        html.P(f"{len(frame)} values for {frame['indicator_id'].nunique()} indicators, each stated in "
-               f"a UN report and quoted verbatim. Every tile opens its family's charts.", className="lede"),
+        html.H1(_("Overview")),
+        html.P([_("{values} values for {indicators} indicators, each stated in a UN report and quoted "
+                  "verbatim. Every tile opens its family's charts.").format(
+                      values=len(frame), indicators=frame["indicator_id"].nunique()), *as_of], className="lede"),
         html.Div(tiles, className="tiles"),
-        html.H2("Every indicator's latest value"),
+        html.H2(_("Every indicator's latest value")),
         *sections,
     ])
