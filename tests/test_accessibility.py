@@ -24,11 +24,29 @@ def test_no_serious_accessibility_violation(server, page, axe, path):
     assert not violations, [(v["id"], v["nodes"][0]["target"], v["help"]) for v in violations]
 
 
-def test_keyboard_reaches_the_filters_and_a_chart_alternative(server, page):
-    page.goto(server + "/fatalities")
+def test_keyboard_alone_selects_a_value_and_reads_its_source(server, page, engine):
+    """Tab to a chart's data table, open it, press "Show sources": the panel fills, as a
+    click on the point would."""
+    import sqlalchemy as sa
+
+    page.goto(server + "/fatalities?ind=fatalities_malicious_acts")
     page.wait_for_selector(".chart-block .main-svg")
-    reached = set()
-    for _ in range(60):
+    reached = []
+    for _ in range(200):
         page.keyboard.press("Tab")
-        reached.add(page.evaluate("document.activeElement.type || document.activeElement.tagName"))
-    assert {"checkbox", "number", "SUMMARY", "A"} <= reached, reached
+        tag = page.evaluate("document.activeElement.tagName")
+        reached.append(page.evaluate("document.activeElement.type || document.activeElement.tagName"))
+        if tag == "SUMMARY":
+            break
+    assert {"checkbox", "number"} <= set(reached) and reached[-1] == "SUMMARY", reached
+    page.keyboard.press("Enter")  # opens the text summary and data table
+    while page.evaluate("document.activeElement.tagName") != "BUTTON":
+        page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.innerText") == "Show sources"
+    page.keyboard.press("Enter")
+    item = page.locator(".source-panel .source-item").first
+    item.wait_for()
+    with engine.connect() as conn:
+        quote = conn.execute(sa.text("SELECT quote FROM observations WHERE obs_id = :i"),
+                             {"i": int(item.get_attribute("data-obs-id"))}).scalar_one()
+    assert item.locator(".quote").inner_text() == quote
