@@ -3,8 +3,10 @@ from __future__ import annotations
 
 
 def point_centre(page, chart_index: int = 0, point_index: int = -1) -> tuple[float, float]:
-    points = page.locator(".chart-block").nth(chart_index).locator(".scatterlayer .trace .points path")
+    block = page.locator(".chart-block").nth(chart_index)
+    points = block.locator(".scatterlayer .trace .points path")
     points.first.wait_for()
+    block.locator(".main-svg").first.scroll_into_view_if_needed()  # mouse events need it on screen
     n = points.count()
     box = points.nth(point_index % n).bounding_box()
     return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
@@ -22,6 +24,7 @@ def click_point(page, chart_index: int = 0, point_index: int = -1) -> None:
 def drag_across(page, chart_index: int, x_from: float, x_to: float) -> None:
     """Drag horizontally across a chart's plot area, from and to fractions of its width."""
     area = page.locator(".chart-block").nth(chart_index).locator(".nsewdrag").first
+    area.scroll_into_view_if_needed()
     box = area.bounding_box()
     y = box["y"] + box["height"] / 2
     page.mouse.move(box["x"] + box["width"] * x_from, y)
