@@ -9,7 +9,9 @@ whole store is never held in memory.
 from __future__ import annotations
 
 import io
+import os
 import re
+import threading
 from dataclasses import replace
 from datetime import date
 
@@ -68,6 +70,39 @@ def observations_xlsx():
                              "Cache-Control": "no-store"})
 
 
+_pdf_lock = threading.Lock()  # one Chromium at a time: a PDF costs a few hundred MB
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def brief_pdf():
+    """The briefing page printed to A4 by headless Chromium on this machine: the same page
+    the officer sees, offline (it loads only this server's own URL)."""
+    chromium = os.environ.get("PKPI_CHROMIUM", "/usr/bin/chromium")
+    if not os.path.exists(chromium):
+        return Response(f"PDF needs Chromium, not found at {chromium} (install Debian's chromium package, "
+                        f"or set PKPI_CHROMIUM). Printing from the browser gives the same page.\n",
+                        status=503, mimetype="text/plain")
+    from playwright.sync_api import sync_playwright
+
+    url = request.host_url.rstrip("/") + "/brief" + (("?" + request.query_string.decode()) if request.query_string else "")
+    with _pdf_lock, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.goto(url, wait_until="networkidle")
+            page.wait_for_selector("#brief-page")
+            page.emulate_media(media="print")
+            pdf = page.pdf(format="A4", print_background=True,
+                           margin={"top": "12mm", "bottom": "12mm", "left": "12mm", "right": "12mm"})
+        finally:
+            browser.close()
+    name = f"briefing-note_{date.today().isoformat()}.pdf"
+    return Response(pdf, mimetype="application/pdf",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
+
+
 def register(server: Flask) -> None:
     server.add_url_rule("/download/observations.csv", "observations_csv", observations_csv)
     server.add_url_rule("/download/observations.xlsx", "observations_xlsx", observations_xlsx)
+    server.add_url_rule("/brief.pdf", "brief_pdf", brief_pdf)

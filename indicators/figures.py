@@ -39,8 +39,8 @@ def _overlaps(row, selection) -> bool:
 def hover(row, lang: str = "en") -> str:
     _ = i18n.gettext_for(lang)
     return (f"<b>{registry.name(row, lang)}</b><br>{registry.value_label(row, lang)} · "
-            f"{registry.period_label(row, lang)}<br>{row['area_name']} · "
-            + _("stated by {who}").format(who=row["stated_by"]) + f"<br>{registry.citation(row)}")
+            f"{registry.period_label(row, lang)}<br>{registry.area(row, lang)} · "
+            + _("stated by {who}").format(who=registry.speaker(row, lang)) + f"<br>{registry.citation(row)}")
 
 
 def figure(frame: pd.DataFrame, unit: str, selection=None, title: str = "", lang: str = "en") -> dict:
@@ -55,7 +55,7 @@ def figure(frame: pd.DataFrame, unit: str, selection=None, title: str = "", lang
         cls = group["span_class"].iloc[0]
         name = registry.name(group.iloc[0], lang)
         if area_count > 1:
-            name += f" · {group['area_name'].iloc[0]}"
+            name += f" · {registry.area(group.iloc[0], lang)}"
         if cls != "year":
             name += f" · {label if lang == 'en' else i18n.span_zh(label)}"
         trace = {
@@ -117,7 +117,7 @@ def summary(frame: pd.DataFrame, unit: str, lang: str = "en") -> str:
     for _key, group in frame.groupby(["indicator_id", "area", "span_label"], sort=False):
         values = "; ".join(f"{registry.value_label(r, lang)} ({registry.period_label(r, lang)})"
                            for _i, r in group.sort_values("period_end").iterrows())
-        parts.append(f"{registry.name(group.iloc[0], lang)}, {group['area_name'].iloc[0]}: {values}.")
+        parts.append(f"{registry.name(group.iloc[0], lang)}, {registry.area(group.iloc[0], lang)}: {values}.")
     term = vocab.UNITS.get(unit)
     unit_name = (term.name_en if lang == "en" else term.name_zh) if term else unit
     return _("{count} values in {unit}.").format(count=len(frame), unit=unit_name) + " " + " ".join(parts)

@@ -6,11 +6,14 @@ disagree with the chart it came from. Filters become bound parameters, never SQL
 """
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date
 from typing import Iterator
 
 import pandas as pd
+import pyarrow as pa
 import sqlalchemy as sa
 
 from data import schema
@@ -58,7 +61,7 @@ def observations_select(f: Filters = Filters()) -> sa.Select:
         s.c.title_en.label("source_title"), s.c.date.label("source_date"), o.c.locator, o.c.quote,
         o.c.quote_en, o.c.note,
         # Beyond the export contract: what pages need to label and trace a value.
-        o.c.obs_id, a.c.name_en.label("area_name"), s.c.cite_as.label("source_cite_as"), s.c.url.label("source_url"),
+        o.c.obs_id, a.c.name_en.label("area_name"), a.c.name_zh.label("area_name_zh"), s.c.cite_as.label("source_cite_as"), s.c.url.label("source_url"),
         i.c.name_zh.label("indicator_name_zh"), o.c.period_label, o.c.value_text,
         o.c.origin_file, o.c.origin_line, o.c.span_class, o.c.span_label,
     ]
@@ -90,29 +93,115 @@ def observations_select(f: Filters = Filters()) -> sa.Select:
     return q.order_by(o.c.indicator_id, o.c.area, o.c.period_start.nulls_first(), o.c.period_end, o.c.source_id)
 
 
+# -- Execution: SQLAlchemy builds and binds the query, DuckDB runs it and hands over Arrow --
+#
+# Fetching rows through SQLAlchemy builds a Python tuple per row and a Python object per
+# cell; at a million observations that is most of the cost of a page (15 s for 700,000 rows
+# against 1 s this way, see bench/README.md). So the statement is compiled by SQLAlchemy
+# (the parameters stay bound, never pasted into SQL text) and executed on the raw DuckDB
+# connection, whose result comes back as Arrow columns. The frame is the same as before,
+# column for column: dates as ``datetime.date`` (None when open), text as pandas strings.
+
+
+def _compiled(stmt, engine: sa.Engine) -> tuple[str, list]:
+    c = stmt.compile(dialect=engine.dialect, compile_kwargs={"render_postcompile": True})
+    return c.string, [c.params[k] for k in (c.positiontup or ())]
+
+
+def _raw(conn):
+    raw = conn.connection.driver_connection
+    raw.execute("SET enable_progress_bar = false")  # DuckDB would draw one on stdout
+    return raw
+
+
+def _to_pandas(arrow: pa.Table) -> pd.DataFrame:
+    if arrow.num_rows == 0:  # as a frame of no Python rows: untyped columns
+        return pd.DataFrame([], columns=arrow.column_names)
+    frame = arrow.to_pandas(date_as_object=True)
+    # Python ints and floats became int64 and float64: widen INTEGER and REAL columns alike.
+    for name, kind in zip(arrow.column_names, arrow.schema.types):
+        if pa.types.is_float32(kind):
+            frame[name] = frame[name].astype("float64")
+        elif pa.types.is_integer(kind):  # with NULLs, pandas infers from the Python values
+            column = arrow.column(name)
+            frame[name] = (frame[name].astype("int64") if not column.null_count
+                           else pd.Series(column.to_pylist(), index=frame.index))
+    return frame
+
+
+def _arrow(stmt, engine: sa.Engine) -> pa.Table:
+    sql, params = _compiled(stmt, engine)
+    with engine.connect() as conn:
+        return _raw(conn).sql(sql, params=params).to_arrow_table()
+
+
+# -- Frames are computed once per data version ------------------------------------------------
+#
+# The served store never changes in place: a build or an intake swaps in a new file, and
+# ``reader()`` then returns a new engine. So a frame computed on one reader engine stays true
+# for as long as that engine is current, and the cache is keyed by it (held strongly, so the
+# identity cannot be reused) and emptied when it changes. Only the default reader is cached:
+# an engine passed in may be a writer's. Frames are returned as shallow copies, which pandas'
+# copy-on-write keeps independent of the cached one. Bounded by memory, least recent first out.
+CACHE_BYTES = 1024 * 2**20  # per process (each server worker has its own)
+_cache: OrderedDict = OrderedDict()
+_cache_engine: list = [None, 0]  # [engine the entries were computed on, bytes held]
+_cache_lock = threading.Lock()
+
+
+def _cached(key, engine: sa.Engine | None, compute) -> pd.DataFrame:
+    if engine is not None:
+        return compute(engine)
+    current = reader()
+    with _cache_lock:
+        if _cache_engine[0] is not current:
+            _cache.clear()
+            _cache_engine[:] = [current, 0]
+        hit = _cache.get(key)
+        if hit is not None:
+            _cache.move_to_end(key)
+            return hit[0].copy(deep=False)
+    frame = compute(current)
+    size = int(frame.memory_usage(deep=True).sum())
+    with _cache_lock:
+        if _cache_engine[0] is current and size <= CACHE_BYTES and key not in _cache:
+            _cache[key] = (frame, size)
+            _cache_engine[1] += size
+            while _cache_engine[1] > CACHE_BYTES:
+                _, (_, freed) = _cache.popitem(last=False)
+                _cache_engine[1] -= freed
+    return frame.copy(deep=False)
+
+
+def clear_cache() -> None:
+    with _cache_lock:
+        _cache.clear()
+        _cache_engine[:] = [None, 0]
+
+
 def observations(f: Filters = Filters(), engine: sa.Engine | None = None) -> pd.DataFrame:
     """The observations selected by ``f`` as a DataFrame (charts, tables)."""
-    with (engine or reader()).connect() as conn:
-        result = conn.execute(observations_select(f))
-        return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+    return _cached(("observations", f), engine, lambda e: _to_pandas(_arrow(observations_select(f), e)))
 
 
 def iter_observations(f: Filters = Filters(), engine: sa.Engine | None = None,
                       chunk: int = 10_000) -> Iterator[tuple[list[str], list[tuple]]]:
     """The same rows as ``observations``, in chunks, without holding them all (exports)."""
-    with (engine or reader()).connect() as conn:
-        result = conn.execution_options(stream_results=True).execute(observations_select(f))
-        keys = list(result.keys())
-        while rows := result.fetchmany(chunk):
-            yield keys, rows
+    engine = engine or reader()
+    sql, params = _compiled(observations_select(f), engine)
+    with engine.connect() as conn:
+        batches = _raw(conn).sql(sql, params=params).to_arrow_reader(chunk)
+        keys = list(batches.schema.names)
+        for batch in batches:
+            if batch.num_rows:
+                yield keys, list(zip(*(column.to_pylist() for column in batch.columns)))
 
 
 def table(name: str, engine: sa.Engine | None = None) -> pd.DataFrame:
     """A whole reference table (sources, areas, indicators, figures)."""
     t = schema.metadata.tables[name]
-    with (engine or reader()).connect() as conn:
-        result = conn.execute(sa.select(t).order_by(*t.primary_key.columns))
-        return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+    return _cached(("table", name), engine,
+                   lambda e: _to_pandas(_arrow(sa.select(t).order_by(*t.primary_key.columns), e)))
 
 
 def period_of(obs_id: int, engine: sa.Engine | None = None) -> tuple[date | None, date] | None:

@@ -41,6 +41,23 @@ def name(row, lang: str = "en") -> str:
     return row["indicator_name"] if lang == "en" else row["indicator_name_zh"]
 
 
+def area(row, lang: str = "en") -> str:
+    return row["area_name"] if lang == "en" else row["area_name_zh"]
+
+
+_SPEAKERS_ZH = {"Secretariat": "秘书处", "Security Council": "安全理事会", "Working Group": "工作组",
+                "Member State": "会员国"}
+
+
+def speaker(row, lang: str = "en") -> str:
+    """Who stated the value: ``Member State: Kenya`` / ``会员国：Kenya``."""
+    who = row["stated_by"]
+    if lang == "en":
+        return who
+    head, sep, rest = who.partition(": ")
+    return _SPEAKERS_ZH.get(head, head) + ("：" + rest if sep else "")
+
+
 def latest(frame: pd.DataFrame) -> pd.DataFrame:
     """One row per indicator: the value with the latest period (ties: all operations first,
     then the newest report)."""

@@ -15,9 +15,9 @@ dash.register_page(__name__, path="/data", name="Data", name_zh="数据", title=
 
 ID = "data"
 MAX_ROWS = 1000  # shown on the page; the download always has every filtered row
-COLUMNS = [("indicator", N_("Indicator")), ("area_name", N_("Area")), ("period_text", N_("Period")),
+COLUMNS = [("indicator", N_("Indicator")), ("area_text", N_("Area")), ("period_text", N_("Period")),
            ("period", N_("ISO period")), ("value", N_("Value")), ("value_label", N_("As stated")),
-           ("stated_by", N_("Stated by")), ("citation", N_("Source")), ("quote", N_("Quote")),
+           ("speaker", N_("Stated by")), ("citation", N_("Source")), ("quote", N_("Quote")),
            ("quote_en", N_("English"))]
 
 
@@ -31,6 +31,8 @@ def rows(frame: pd.DataFrame, lang: str = "en") -> list[dict]:
         return []
     out = frame.assign(
         indicator=[registry.name(r, lang) for _i, r in frame.iterrows()],
+        area_text=[registry.area(r, lang) for _i, r in frame.iterrows()],
+        speaker=[registry.speaker(r, lang) for _i, r in frame.iterrows()],
         period_text=[registry.period_label(r, lang) for _i, r in frame.iterrows()],
         value_label=[registry.value_label(r, lang) for _i, r in frame.iterrows()],
         citation=[registry.citation(r) for _i, r in frame.iterrows()])

@@ -58,8 +58,8 @@ def source_item(r, lang: str) -> html.Article:
     rows = [
         (_("Value"), value),
         (_("Period"), f"{registry.period_label(r, lang)} ({r['period']})"),
-        (_("Area"), r["area_name"]),
-        (_("Stated by"), r["stated_by"]),
+        (_("Area"), registry.area(r, lang)),
+        (_("Stated by"), registry.speaker(r, lang)),
         (_("Source"), link),
         (_("Report"), f"{r['source_title']} ({r['source_date']})"),
     ]
@@ -100,7 +100,7 @@ def _data_table(view: View, frame: pd.DataFrame) -> html.Table:
         html.Thead(html.Tr([html.Th(h, scope="col") for h in
                             (_("Indicator"), _("Area"), _("Period"), _("Value"), _("Source"), "")])),
         html.Tbody([html.Tr([
-            html.Td(registry.name(r, lang)), html.Td(r["area_name"]), html.Td(registry.period_label(r, lang)),
+            html.Td(registry.name(r, lang)), html.Td(registry.area(r, lang)), html.Td(registry.period_label(r, lang)),
             html.Td(registry.value_label(r, lang)), html.Td(registry.citation(r)),
             # The keyboard's way to select a value's period (the chart needs a pointer).
             html.Td(html.Button(_("Show sources"), className="button small",
@@ -187,7 +187,8 @@ def layout(family: str, **query_args):
     resolved = resolve(view, catalog) if not catalog.empty else view
     years = sorted({d.year for d in everything["period_end"]} |
                    {d.year for d in everything["period_start"] if d is not None}) or [date.today().year]
-    areas = sorted(set(zip(everything["area"], everything["area_name"])), key=lambda a: a[1])
+    areas = sorted(set(zip(everything["area"], everything["area_name" if view.lang == "en" else "area_name_zh"])),
+                   key=lambda a: a[1])
     term = vocab.FAMILIES[family]
     if not catalog.empty:
         catalog = catalog.merge(everything[["indicator_id", "indicator_name_zh"]].drop_duplicates(),

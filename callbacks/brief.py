@@ -1,0 +1,44 @@
+"""Callbacks of the briefing page (layouts/brief.py)."""
+from __future__ import annotations
+
+import dash
+from dash import Input, Output, State, clientside_callback, html, no_update
+
+from indicators import i18n
+from indicators.view import View
+from layouts.brief import ID, families_of, note, search
+
+
+@dash.callback(
+    Output(f"{ID}-body", "children"),
+    Output(f"{ID}-pdf", "href"),
+    Output(f"{ID}-search", "data"),
+    Input(f"{ID}-scope", "value"),
+    Input(f"{ID}-families", "value"),
+    State(f"{ID}-context", "data"),
+    prevent_initial_call=True,
+)
+def update(scope, families, context):
+    context = context or {}
+    view = View.from_query({"area": scope or "", "lang": context.get("lang"), "asof": context.get("asof")})
+    chosen = families_of({"fam": ",".join(families or [])})
+    try:
+        return note(view, chosen), f"/brief.pdf{search(view, chosen)}", search(view, chosen)
+    except Exception as exc:  # never a traceback in the browser
+        _ = i18n.gettext_for(view.lang)
+        return html.P(_("The note could not be made: {error}").format(error=exc), className="message error"), \
+            no_update, no_update
+
+
+clientside_callback(
+    """
+    function(search) {
+        if (search === undefined || search === null) { return window.dash_clientside.no_update; }
+        window.history.replaceState(window.history.state, "", window.location.pathname + search);
+        return search;
+    }
+    """,
+    Output(f"{ID}-url-written", "data"),
+    Input(f"{ID}-search", "data"),
+    prevent_initial_call=True,
+)
