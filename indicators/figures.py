@@ -96,6 +96,25 @@ def figure(frame: pd.DataFrame, unit: str, selection=None, title: str = "", lang
     return {"data": traces, "layout": layout}
 
 
+def sparkline(series: pd.DataFrame, unit: str, lang: str = "en", height: int = 130,
+              width: int | None = None) -> dict:
+    """A small static chart of one comparable series (overview tiles, briefing note)."""
+    spark = figure(series, unit, lang=lang)
+    spark["layout"].update(height=height, margin={"l": 40, "r": 10, "t": 5, "b": 25}, showlegend=False,
+                           dragmode=False, title=None)
+    if width:
+        spark["layout"]["width"] = width
+    spark["layout"]["yaxis"]["title"] = None
+    years = {d.year for d in series["period_end"]}
+    if len(series) == 1 or len(years) == 1:  # one point: show years around it, not hours
+        year = min(years)
+        spark["layout"]["xaxis"].update(range=[f"{year - 1}-01-01", f"{year + 1}-12-31"], dtick="M12",
+                                        tickformat="%Y")
+    for trace in spark["data"]:
+        trace["text"] = None
+    return spark
+
+
 def caption(frame: pd.DataFrame, lang: str = "en") -> str:
     """``Sources: A/73/480 para 84; S/2023/646 para 44``: every plotted point's citation."""
     _ = i18n.gettext_for(lang)

@@ -40,19 +40,21 @@ def search(view: View, families: tuple[str, ...]) -> str:
 
 
 class Footnotes:
-    """Numbers the citations of a note in order of first use; one number per value."""
+    """Numbers the citations of a note in order of first use: one footnote per passage
+    (report, locator and quote), however many of the note's numbers it states."""
 
     def __init__(self):
         self.rows: list = []
-        self._index: dict[int, int] = {}
+        self._index: dict[tuple, int] = {}
 
     def mark(self, row) -> html.Sup:
-        obs = int(row["obs_id"])
-        if obs not in self._index:
+        key = (row["source_id"], row["locator"], row["quote"])
+        if key not in self._index:
             self.rows.append(row)
-            self._index[obs] = len(self.rows)
-        n = self._index[obs]
-        return html.Sup(html.A(str(n), href=f"#{ID}-fn-{n}", id=f"{ID}-ref-{obs}"), className="fn-ref")
+            self._index[key] = len(self.rows)
+        n = self._index[key]
+        return html.Sup(html.A(str(n), href=f"#{ID}-fn-{n}"), className="fn-ref",
+                        **{"data-obs-id": str(int(row["obs_id"])), "data-fn": str(n)})
 
 
 def _sentence(latest_row, previous, notes: Footnotes, lang: str) -> html.P:
@@ -79,15 +81,10 @@ def _family_block(family: str, frame: pd.DataFrame, notes: Footnotes, lang: str)
     if latest_row is None:
         return html.Section([html.H2(title), html.P(_("No values in the reports for this scope and date."),
                                                     className="hint")], className="brief-family")
-    spark = figures.figure(series, latest_row["unit"], lang=lang)
-    spark["layout"].update(height=110, width=230, margin={"l": 35, "r": 5, "t": 5, "b": 20},
-                           showlegend=False, dragmode=False, title=None)
-    spark["layout"]["yaxis"]["title"] = None
-    for trace in spark["data"]:
-        trace["text"] = None
+    spark = figures.sparkline(series, latest_row["unit"], lang, height=95, width=210)
     others = registry.latest(frame[(frame["family"] == family) &
                                    (frame["indicator_id"] != latest_row["indicator_id"])])
-    others = others.sort_values("period_end", ascending=False).head(2)
+    others = others.sort_values("period_end", ascending=False).head(1)
     sentences = [_sentence(latest_row, previous, notes, lang)]
     sentences += [_sentence(r, None, notes, lang) for _i, r in others.iterrows()]
     return html.Section([
@@ -112,7 +109,7 @@ def note(view: View, families: tuple[str, ...]) -> html.Article:
     as_of = view.as_of or date.today()
     footnotes = html.Ol([
         html.Li([f"{registry.citation(r)} ({r['source_date']}). ", html.Span(r["quote"], lang="zh-Hans")],
-                id=f"{ID}-fn-{n}", **{"data-obs-id": str(r["obs_id"])})
+                id=f"{ID}-fn-{n}")
         for n, r in enumerate(notes.rows, start=1)], className="brief-footnotes")
     return html.Article([
         html.Header([

@@ -28,16 +28,7 @@ def _tile(family: str, frame, view: View) -> html.Article | None:
         return None
     term = vocab.FAMILIES[family]
     family_name = term.name_en if lang == "en" else term.name_zh
-    spark = figures.figure(series, latest_row["unit"], title="", lang=lang)
-    spark["layout"].update(height=130, margin={"l": 40, "r": 10, "t": 5, "b": 25}, showlegend=False,
-                           dragmode=False, title=None)
-    spark["layout"]["yaxis"]["title"] = None
-    if len(series) == 1:  # one point: show its year, not hours around it
-        year = latest_row["period_end"].year
-        spark["layout"]["xaxis"].update(range=[f"{year - 1}-01-01", f"{year + 1}-12-31"], dtick="M12",
-                                        tickformat="%Y")
-    for trace in spark["data"]:
-        trace["text"] = None
+    spark = figures.sparkline(series, latest_row["unit"], lang)
     href = family_href(family, view)
     return html.Article([
         html.H2(html.A(family_name, href=href), className="tile-family"),
