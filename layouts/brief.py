@@ -82,11 +82,7 @@ def _family_block(family: str, frame: pd.DataFrame, notes: Footnotes, lang: str)
         return html.Section([html.H2(title), html.P(_("No values in the reports for this scope and date."),
                                                     className="hint")], className="brief-family")
     spark = figures.sparkline(series, latest_row["unit"], lang, height=95, width=210)
-    others = registry.latest(frame[(frame["family"] == family) &
-                                   (frame["indicator_id"] != latest_row["indicator_id"])])
-    others = others.sort_values("period_end", ascending=False).head(1)
     sentences = [_sentence(latest_row, previous, notes, lang)]
-    sentences += [_sentence(r, None, notes, lang) for _i, r in others.iterrows()]
     return html.Section([
         html.H2(title),
         html.Div([
