@@ -1,0 +1,101 @@
+"""Issue 7: the CSV export is written by DuckDB (each line built in SQL) and the frames come
+back as Arrow; both must give exactly what the Python writer and SQLAlchemy's rows gave."""
+from __future__ import annotations
+
+import math
+import shutil
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+from data.engine import make_engine, reader
+from data.export import iter_csv, iter_csv_rowwise
+from indicators import query
+from indicators.query import Filters
+
+TRICKY_TEXT = [
+    '=HYPERLINK("http://x","y")', "+1", "-2+3", "@SUM(A1)", "\tTAB", "\rCR", "a,b", 'say "hi"',
+    "line\nbreak", "crlf\r\nhere", " -space first", "", "截至 2023 年 5 月，超过 8.8 万人", "'already quoted",
+]
+TRICKY_VALUES = [25.6, 88000.0, -5.0, -0.0, 1e-07, 1.5e16, 999999999999999.0, 1e15, 123456789.123,
+                 1 / 3, math.inf, -math.inf, math.nan]
+
+
+@pytest.fixture(scope="module")
+def tricky_store(store, tmp_path_factory):
+    """The curated store with hostile text in quotes and notes and awkward numbers."""
+    path = tmp_path_factory.mktemp("tricky") / "pkpi.duckdb"
+    shutil.copyfile(store, path)
+    writer = make_engine(path, read_only=False)
+    with writer.begin() as conn:
+        table = "observation_vintages" if "observation_vintages" in sa.inspect(conn).get_table_names() \
+            else "observations"
+        ids = conn.execute(sa.text(f"SELECT obs_id FROM {table} ORDER BY obs_id")).scalars().all()
+        for n, obs_id in enumerate(ids[:len(TRICKY_TEXT) + len(TRICKY_VALUES)]):
+            text = TRICKY_TEXT[n % len(TRICKY_TEXT)]
+            conn.execute(sa.text(f"UPDATE {table} SET quote_en = :t, note = :note, locator = :loc, "
+                                 f"value = :v WHERE obs_id = :id"),
+                         {"t": text, "note": None if n % 3 else text, "loc": text or "x",
+                          "v": TRICKY_VALUES[n % len(TRICKY_VALUES)], "id": obs_id})
+    writer.dispose()
+    return path
+
+
+@pytest.mark.parametrize("filters", [Filters(), Filters(families=("women",)), Filters(text="恶意"),
+                                     Filters(indicators=("no_such_indicator",))])
+def test_sql_writer_gives_the_python_writers_bytes(tricky_store, filters):
+    engine = reader(tricky_store)
+    fast, slow = "".join(iter_csv(filters, engine)), "".join(iter_csv_rowwise(filters, engine))
+    assert fast == slow
+
+
+def test_row_count_is_reported(tricky_store):
+    stats = {}
+    "".join(iter_csv(Filters(), reader(tricky_store), stats))
+    with reader(tricky_store).connect() as conn:
+        assert stats["rows"] == conn.execute(sa.text("SELECT count(*) FROM observations")).scalar()
+
+
+def _rows_frame(f: Filters, engine) -> pd.DataFrame:
+    with engine.connect() as conn:
+        result = conn.execute(query.observations_select(f))
+        return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+
+
+@pytest.mark.parametrize("filters", [Filters(), Filters(families=("women",)), Filters(cumulative=True),
+                                     Filters(indicators=("no_such_indicator",))])
+def test_arrow_frames_equal_sqlalchemy_rows(tricky_store, filters):
+    engine = reader(tricky_store)
+    want, got = _rows_frame(filters, engine), query.observations(filters, engine=engine)
+    pd.testing.assert_frame_equal(want, got, check_exact=True)
+    for column in want.columns:
+        if want[column].dtype == object:  # dates stay datetime.date, open starts stay None
+            assert list(map(type, want[column])) == list(map(type, got[column])), column
+
+
+def test_iter_observations_gives_sqlalchemys_rows(tricky_store):
+    engine = reader(tricky_store)
+    got = [r for _, chunk in query.iter_observations(Filters(), engine, chunk=100) for r in chunk]
+    with engine.connect() as conn:
+        want = [tuple(r) for r in conn.execute(query.observations_select(Filters())).fetchall()]
+    assert len(got) == len(want)
+    for a, b in zip(got, want):
+        assert len(a) == len(b)
+        assert all(x == y or (x != x and y != y) for x, y in zip(a, b)), (a, b)
+        assert list(map(type, a)) == list(map(type, b))
+
+
+def test_cached_frames_follow_the_store_and_are_not_shared(tricky_store, store, monkeypatch):
+    """The cache is per snapshot: a swapped-in store is read afresh; a caller's change to a
+    frame never reaches the next caller."""
+    monkeypatch.setenv("PKPI_DB", str(tricky_store))
+    query.clear_cache()
+    first = query.observations(Filters(families=("women",)))
+    first.loc[first.index[0], "quote"] = "changed by a caller"
+    again = query.observations(Filters(families=("women",)))
+    assert again["quote"].iloc[0] != "changed by a caller"
+    monkeypatch.setenv("PKPI_DB", str(store))
+    other = query.observations(Filters())
+    pd.testing.assert_frame_equal(other, _rows_frame(Filters(), reader(store)), check_exact=True)
+    query.clear_cache()
