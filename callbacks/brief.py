@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import dash
-from dash import Input, Output, State, clientside_callback, html, no_update
+from dash import Input, Output, State, html, no_update
 
+from callbacks.urlstate import keep_url_in_step
 from indicators import i18n
 from indicators.view import View
 from layouts.brief import ID, families_of, note, search
@@ -30,15 +31,4 @@ def update(scope, families, context):
             no_update, no_update
 
 
-clientside_callback(
-    """
-    function(search) {
-        if (search === undefined || search === null) { return window.dash_clientside.no_update; }
-        window.history.replaceState(window.history.state, "", window.location.pathname + search);
-        return search;
-    }
-    """,
-    Output(f"{ID}-url-written", "data"),
-    Input(f"{ID}-search", "data"),
-    prevent_initial_call=True,
-)
+keep_url_in_step(f"{ID}-search", f"{ID}-url-written")

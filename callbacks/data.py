@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import dash
-from dash import Input, Output, State, clientside_callback, no_update
+from dash import Input, Output, State, no_update
 
+from callbacks.urlstate import keep_url_in_step
 from indicators import i18n, query
 from layouts.data import ID, MAX_ROWS, count_label, download_href, rows, search, view_from
 
@@ -33,15 +34,4 @@ def filter_table(family, text, areas, year_from, year_to, context):
             search(view))
 
 
-clientside_callback(
-    """
-    function(search) {
-        if (search === undefined || search === null) { return window.dash_clientside.no_update; }
-        window.history.replaceState(window.history.state, "", window.location.pathname + search);
-        return search;
-    }
-    """,
-    Output(f"{ID}-url-written", "data"),
-    Input(f"{ID}-search", "data"),
-    prevent_initial_call=True,
-)
+keep_url_in_step(f"{ID}-search", f"{ID}-url-written")

@@ -4,8 +4,9 @@ from __future__ import annotations
 from datetime import date
 
 import dash
-from dash import ALL, MATCH, Input, Output, State, clientside_callback, ctx, html, no_update
+from dash import ALL, MATCH, Input, Output, State, ctx, html, no_update
 
+from callbacks.urlstate import keep_url_in_step
 from indicators import i18n, query
 from indicators.view import View
 from layouts.family import cid, render
@@ -82,20 +83,4 @@ def select(_clicks, _selections, _picks, _clear):
     return f"{min(start, end).isoformat()}/{max(start, end).isoformat()}"
 
 
-# Keep the URL in step with the view without re-rendering the page (a change of the query
-# string through dcc.Location would make Dash's page router rebuild the whole layout).
-clientside_callback(
-    """
-    function(search) {
-        if (search === undefined || search === null) { return window.dash_clientside.no_update; }
-        const url = window.location.pathname + search + window.location.hash;
-        if (url !== window.location.pathname + window.location.search + window.location.hash) {
-            window.history.replaceState(window.history.state, "", url);
-        }
-        return search;
-    }
-    """,
-    Output(cid("url-written", MATCH), "data"),
-    Input(cid("search", MATCH), "data"),
-    prevent_initial_call=True,
-)
+keep_url_in_step(cid("search", MATCH), cid("url-written", MATCH))
