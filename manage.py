@@ -4,6 +4,10 @@
   check    run the curated-file checks only (schema, vocabularies, quotes against reports)
   export   write observations as CSV (the export contract), optionally filtered
   settings list every PKPI_* setting with its value and meaning
+  ingest   file one dropped spreadsheet, or every file in the inbox
+  watch    watch the inbox and file each spreadsheet saved into it
+  template write the spreadsheet template staff fill in
+  bench    measure the dashboard at CPAS scale against its floors and baselines (bench/README.md)
 """
 from __future__ import annotations
 
@@ -69,9 +73,89 @@ def cmd_export(args) -> int:
     return 0
 
 
+def cmd_bench(args) -> int:
+    from bench.run import run_from_args
+    return run_from_args(args)
+
+
 def cmd_settings(args) -> int:
     for s in settings.SETTINGS:
         print(f"{s.name}={settings.get(s.name)}\n    {s.help}")
+    return 0
+
+
+def _progress(path: Path):
+    """Progress on standard error for large files (every 5,000 rows)."""
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return None
+    if size < 512 * 1024:
+        return None
+    print(f"reading {path.name} ({size / 1024 / 1024:.1f} MB)...", file=sys.stderr, flush=True)
+    return lambda rows: print(f"  {rows:,} rows checked", file=sys.stderr, flush=True)
+
+
+def cmd_ingest(args) -> int:
+    from data.build import ensure_built
+    from data.dropbox import Folders, process, process_inbox
+    ensure_built()
+    folders = Folders.default().ensure()
+    target = Path(args.path) if args.path else folders.inbox
+    if not target.exists():
+        print(f"not found: {target}", file=sys.stderr)
+        return 2
+    if target.is_dir():
+        if target.resolve() != folders.inbox.resolve():
+            print(f"{target} is a folder but not the inbox ({folders.inbox}): give one file, or the "
+                  f"inbox itself", file=sys.stderr)
+            return 2
+        outcomes = process_inbox(folders=folders, progress_for=_progress)
+        if not outcomes:
+            print(f"the inbox is empty ({folders.inbox})")
+    else:
+        outcomes = [process(target, folders=folders, progress=_progress(target))]
+    for o in outcomes:
+        print(o.message)
+    return 1 if any(o.status == "rejected" for o in outcomes) else 0
+
+
+def cmd_watch(args) -> int:
+    import logging
+    import signal
+    import threading
+
+    from data.build import ensure_built
+    from data.dropbox import Folders, Watcher
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stdout)
+    ensure_built()
+    folders = Folders.default().ensure()
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    watcher = Watcher(folders=folders, poll=args.poll, report=lambda o: print(o.message, flush=True))
+    print(f"watching {folders.inbox} every {watcher.poll:g} s (Ctrl-C to stop)", flush=True)
+    if args.once:
+        watcher.poll_once()
+        stop.wait(watcher.poll)
+        outcomes = watcher.poll_once()
+        watcher.release()
+        return 1 if any(o.status == "rejected" for o in outcomes) else 0
+    watcher.run(stop)
+    return 0
+
+
+def cmd_template(args) -> int:
+    from data.build import ensure_built
+    from data.template import write_template
+    ensure_built()
+    out = Path(args.out)
+    if out.suffix.lower() != ".xlsx":
+        print(f"{out}: the template is an Excel workbook; give a name ending in .xlsx", file=sys.stderr)
+        return 2
+    write_template(out)
+    print(f"wrote {out}: fill in the Observations sheet, then save the file into "
+          f"{settings.dropbox_dir() / 'inbox'}")
     return 0
 
 
@@ -116,6 +200,45 @@ def parser() -> argparse.ArgumentParser:
     st = sub.add_parser("settings", help="list the PKPI_* settings",
                         description="List every setting, its current value and its meaning.")
     st.set_defaults(func=cmd_settings)
+
+    i = sub.add_parser("ingest", help="file one dropped spreadsheet, or the whole inbox",
+                       description="Check a spreadsheet (.xlsx or .csv) and, if it has no problem, add "
+                                   "its values to the store in one step; then move it to the drop "
+                                   "folder's accepted/ or rejected/ folder (with an error report). "
+                                   "Without PATH, every file in the inbox. Exit status 1 when any file "
+                                   "was rejected.")
+    i.add_argument("path", nargs="?", help="a file, or the inbox folder (default: the inbox, "
+                                           "$PKPI_DROPBOX/inbox)")
+    i.set_defaults(func=cmd_ingest)
+
+    w = sub.add_parser("watch", help="watch the inbox and file what is saved into it",
+                       description="Look at the inbox every few seconds (polling works on network "
+                                   "shares, where file-system events do not) and file each spreadsheet "
+                                   "once it has stopped changing. Only one watcher works at a time; "
+                                   "others stand by.")
+    w.add_argument("--poll", type=float, default=None,
+                   help="seconds between looks (default: $PKPI_POLL_SECONDS)")
+    w.add_argument("--once", action="store_true",
+                   help="look twice (to see which files are complete), file them, and stop")
+    w.set_defaults(func=cmd_watch)
+
+    t = sub.add_parser("template", help="write the spreadsheet template",
+                       description="Write the Excel template staff fill in: instructions, the "
+                                   "Observations sheet with drop-down lists of indicators, areas, "
+                                   "units, qualifiers and sources, and sheets to declare a new "
+                                   "source, indicator or area.")
+    t.add_argument("--out", required=True, help="file to write, ending in .xlsx")
+    t.set_defaults(func=cmd_template)
+
+    from bench.run import add_arguments as bench_arguments
+    bn = sub.add_parser("bench", help="benchmark at CPAS scale (1,000,000 observations; --quick: 100,000)",
+                        description="Generate a synthetic store at CPAS scale (through the real intake "
+                                    "for a CPAS export), then measure the callbacks over HTTP (1 and 8 "
+                                    "clients), pages in Chromium, the intake and the export, against their "
+                                    "floors and naive baselines in the same run. Writes JSON and a Markdown "
+                                    "summary under bench/results/. See bench/README.md.")
+    bench_arguments(bn)
+    bn.set_defaults(func=cmd_bench)
     return p
 
 

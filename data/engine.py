@@ -1,10 +1,17 @@
 """The one place that opens the DuckDB store.
 
 DuckDB allows one writing process per file, and while it writes no other process may even
-read. So nothing ever writes to the file being served: a build (or, later, an intake)
-writes a complete new file beside it and swaps it in with an atomic rename. Readers open
-the store read-only; ``reader()`` notices the swap (the file's inode changes) and opens the
-new snapshot, while connections already open keep reading the old one until they close.
+read. So nothing ever writes to the file being served: a build or an intake writes a
+complete new file beside it and swaps it in with an atomic rename (``data.store``). Readers
+open the store read-only; ``reader()`` notices the swap (the file's inode changes) and opens
+the new snapshot, while connections already open keep reading the old one until they close.
+
+Why readers ATTACH the file to an in-memory database instead of opening it directly:
+DuckDB keeps one database instance per *path* in each process and hands it to every new
+connection to that path. While any connection to the old snapshot is still open (a request
+in flight), a "new" connection to the same path would get the old snapshot, and a busy
+server could keep serving it indefinitely. An attached file is opened afresh, by inode, for
+each connection, so a connection made after the swap always reads the new snapshot.
 """
 from __future__ import annotations
 
@@ -21,7 +28,22 @@ _readers: dict[str, tuple[tuple[int, int], sa.Engine]] = {}
 
 
 def make_engine(path: Path, read_only: bool) -> sa.Engine:
+    """An engine on ``path`` itself: for the writer of a new snapshot, and one-off reads."""
     return sa.create_engine(f"duckdb:///{path}", connect_args={"read_only": read_only})
+
+
+def snapshot_engine(path: Path) -> sa.Engine:
+    """A read-only engine whose every connection attaches the file ``path`` names now."""
+    # QueuePool: disposing the engine must leave connections in use working until returned.
+    engine = sa.create_engine("duckdb:///:memory:", poolclass=sa.pool.QueuePool)
+    literal = str(Path(path).resolve()).replace("'", "''")
+
+    @sa.event.listens_for(engine, "connect")
+    def _attach(dbapi_connection, _record):
+        dbapi_connection.execute(f"ATTACH '{literal}' AS store (READ_ONLY)")
+        dbapi_connection.execute("USE store")
+
+    return engine
 
 
 def reader(path: Path | None = None) -> sa.Engine:
@@ -39,7 +61,7 @@ def reader(path: Path | None = None) -> sa.Engine:
         cached = _readers.get(key)
         if cached and cached[0] == stamp:
             return cached[1]
-        engine = make_engine(path, read_only=True)
+        engine = snapshot_engine(path)
         _readers[key] = (stamp, engine)
     if cached:
         cached[1].dispose()  # connections checked out keep working until returned

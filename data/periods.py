@@ -13,6 +13,8 @@ import re
 from datetime import date
 
 _POINT = re.compile(r"^(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?$")
+# The United Nations peacekeeping fiscal year runs from 1 July to 30 June: "2022/23".
+_FISCAL = re.compile(r"^(?:FY\s*)?(\d{4})\s*/\s*(\d{2})$", re.IGNORECASE)
 
 
 class PeriodError(ValueError):
@@ -84,3 +86,16 @@ def span(period: str) -> tuple[str, str]:
     if months > 24:
         return "cumulative", f"since {start.year}"
     return "multi-year", f"{months} months"
+
+
+def fiscal_year(text: str) -> str | None:
+    """``2022/23`` (or ``FY2022/23``) -> ``2022-07/2023-06``; None when ``text`` is not a
+    fiscal year written that way. Raises PeriodError when the two years do not follow."""
+    m = _FISCAL.match((text or "").strip())
+    if not m:
+        return None
+    first, second = int(m.group(1)), int(m.group(2))
+    if (first + 1) % 100 != second:
+        raise PeriodError(f"{text!r}: a fiscal year is written 2022/23, the second year "
+                          f"following the first")
+    return f"{first}-07/{first + 1}-06"

@@ -1,8 +1,20 @@
 """The store's tables (SQLAlchemy Core), in the manner of SDMX observations.
 
-``observations`` holds one value per (indicator, area, period, source) with everything
-needed to quote it: the locator in the report, the verbatim quote and its English
-rendering, who stated it, and where the row itself came from (curated file and line).
+``observation_vintages`` holds every value ever published for an (indicator, area, period),
+with everything needed to quote it: the locator in the report, the verbatim quote and its
+English rendering, who stated it, and where the row itself came from (curated file and
+line, or dropped spreadsheet, sheet and row). A later value for the same key is a new
+*vintage* (``vintage`` 2, 3, ...; ``revises_obs_id`` names the one it replaces); the older
+one is kept, with ``is_latest`` false.
+
+``observations`` is a view of the latest vintage of each key: what every page, chart and
+export shows by default, so a superseded value can never be drawn by mistake. ``revised``
+says that the value replaced an earlier, different one (the page marks it); the history is
+in ``observation_vintages``.
+
+``intake_files`` records every spreadsheet the drop folder processed, accepted or not, and
+``intake_errors`` the problems found in it. Sources, areas and indicators declared in a
+dropped file carry its ``intake_id``; curated ones have none.
 """
 from __future__ import annotations
 
@@ -24,7 +36,8 @@ sources = sa.Table(
     sa.Column("url", sa.Text, nullable=True),
     sa.Column("numbering", sa.Text, nullable=False),
     sa.Column("identification", sa.Text, nullable=False),
-    sa.Column("seed_file", sa.Text, nullable=False),
+    sa.Column("seed_file", sa.Text, nullable=True),  # none for a source declared in a dropped file
+    sa.Column("intake_id", sa.Integer, nullable=True),
 )
 
 areas = sa.Table(
@@ -33,6 +46,7 @@ areas = sa.Table(
     sa.Column("name_en", sa.Text, nullable=False),
     sa.Column("name_zh", sa.Text, nullable=False),
     sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("intake_id", sa.Integer, nullable=True),
 )
 
 indicators = sa.Table(
@@ -45,6 +59,7 @@ indicators = sa.Table(
     sa.Column("definition", sa.Text, nullable=False),
     sa.Column("chart", sa.Text, nullable=False),
     sa.Column("break_note", sa.Text, nullable=True),
+    sa.Column("intake_id", sa.Integer, nullable=True),
 )
 
 figures = sa.Table(
@@ -58,11 +73,55 @@ figures = sa.Table(
     sa.Column("note", sa.Text, nullable=True),
 )
 
-obs_id_seq = sa.Sequence("observations_obs_id_seq")  # DuckDB needs an explicit sequence
-observations = sa.Table(
-    "observations", metadata,
-    sa.Column("obs_id", sa.Integer, obs_id_seq, server_default=obs_id_seq.next_value(),
-              primary_key=True),
+intake_files = sa.Table(
+    "intake_files", metadata,
+    sa.Column("intake_id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("sha256", sa.Text, nullable=False),  # of the file's bytes: the same content twice is one file
+    sa.Column("original_name", sa.Text, nullable=False),  # as saved in the inbox
+    sa.Column("stored_name", sa.Text, nullable=False),  # under dropbox/<folder>/, never reused
+    sa.Column("folder", sa.Text, nullable=False),  # accepted or rejected
+    sa.Column("status", sa.Text, nullable=False),  # accepted, rejected, or duplicate (applied before)
+    sa.Column("duplicate_of", sa.Integer, nullable=True),  # the intake that applied it first
+    sa.Column("size_bytes", sa.BigInteger, nullable=False),
+    sa.Column("rows_read", sa.Integer, nullable=False),
+    sa.Column("added", sa.Integer, nullable=False),  # values with no earlier vintage
+    sa.Column("revised", sa.Integer, nullable=False),  # values that replace an earlier vintage
+    sa.Column("unchanged", sa.Integer, nullable=False),  # rows already published exactly so
+    sa.Column("declared", sa.Integer, nullable=False),  # new sources, areas and indicators
+    sa.Column("error_count", sa.Integer, nullable=False),  # all problems, even beyond those listed
+    sa.Column("summary", sa.Text, nullable=False),  # one plain sentence
+    sa.Column("received_at", sa.DateTime, nullable=False),  # UTC: last change of the file in the inbox
+    sa.Column("processed_at", sa.DateTime, nullable=False),  # UTC
+)
+
+intake_errors = sa.Table(
+    "intake_errors", metadata,
+    sa.Column("intake_id", sa.Integer, sa.ForeignKey("intake_files.intake_id"), primary_key=True),
+    sa.Column("seq", sa.Integer, primary_key=True),
+    sa.Column("code", sa.Text, nullable=False),  # frictionless-style: type-error, missing-label, ...
+    sa.Column("sheet", sa.Text, nullable=False),
+    sa.Column("row", sa.Integer, nullable=True),
+    sa.Column("column", sa.Text, nullable=False),
+    sa.Column("cell", sa.Text, nullable=False),  # E12, or empty
+    sa.Column("value", sa.Text, nullable=False),
+    sa.Column("message", sa.Text, nullable=False),
+)
+
+_OBSERVATION_COLUMNS = (
+    ("obs_id", sa.Integer), ("indicator_id", sa.Text), ("area", sa.Text), ("period", sa.Text),
+    ("period_label", sa.Text), ("period_start", sa.Date), ("period_end", sa.Date),
+    ("span_class", sa.Text), ("span_label", sa.Text),
+    ("value", sa.Double), ("value_text", sa.Text), ("qualifier", sa.Text), ("obs_status", sa.Text),
+    ("stated_by", sa.Text), ("source_id", sa.Text), ("locator", sa.Text), ("quote", sa.Text),
+    ("quote_en", sa.Text), ("note", sa.Text), ("origin_file", sa.Text), ("origin_line", sa.Integer),
+    ("vintage", sa.Integer), ("revises_obs_id", sa.Integer), ("is_latest", sa.Boolean),
+    ("revised", sa.Boolean), ("intake_id", sa.Integer), ("published_at", sa.DateTime),
+)
+NULLABLE = {"period_start", "note", "revises_obs_id", "intake_id"}
+
+observation_vintages = sa.Table(
+    "observation_vintages", metadata,
+    sa.Column("obs_id", sa.Integer, primary_key=True, autoincrement=False),
     sa.Column("indicator_id", sa.Text, sa.ForeignKey("indicators.indicator_id"), nullable=False),
     sa.Column("area", sa.Text, sa.ForeignKey("areas.area_id"), nullable=False),
     sa.Column("period", sa.Text, nullable=False),
@@ -73,7 +132,7 @@ observations = sa.Table(
     # only within one span_label; span_class "cumulative" ("since 1948") is charted apart.
     sa.Column("span_class", sa.Text, nullable=False),
     sa.Column("span_label", sa.Text, nullable=False),
-    sa.Column("value", sa.Float, nullable=False),
+    sa.Column("value", sa.Double, nullable=False),  # DOUBLE: sa.Float is 32-bit in DuckDB (7.3 -> 7.300000190734863)
     sa.Column("value_text", sa.Text, nullable=False),
     sa.Column("qualifier", sa.Text, nullable=False),
     sa.Column("obs_status", sa.Text, nullable=False),
@@ -83,7 +142,36 @@ observations = sa.Table(
     sa.Column("quote", sa.Text, nullable=False),
     sa.Column("quote_en", sa.Text, nullable=False),
     sa.Column("note", sa.Text, nullable=True),
-    sa.Column("origin_file", sa.Text, nullable=False),  # curated CSV (later: a dropped file)
+    # Where the row came from: the curated CSV and its line, or the dropped file as kept in
+    # the drop folder ("dropbox/accepted/<name>, sheet Observations") and the sheet's row.
+    sa.Column("origin_file", sa.Text, nullable=False),
     sa.Column("origin_line", sa.Integer, nullable=False),
-    sa.UniqueConstraint("indicator_id", "area", "period", "source_id"),
+    sa.Column("vintage", sa.Integer, nullable=False),  # 1, 2, ... per (indicator, area, period)
+    sa.Column("revises_obs_id", sa.Integer, nullable=True),  # the vintage this one replaces
+    sa.Column("is_latest", sa.Boolean, nullable=False),
+    sa.Column("revised", sa.Boolean, nullable=False),  # replaces an earlier, different value
+    sa.Column("intake_id", sa.Integer, sa.ForeignKey("intake_files.intake_id"), nullable=True),
+    # When the value was published: the report's date for a curated value, the time the file
+    # was accepted for a dropped one (UTC).
+    sa.Column("published_at", sa.DateTime, nullable=False),
+    sa.UniqueConstraint("indicator_id", "area", "period", "vintage"),
 )
+
+# The view every reader uses. It is in ``metadata`` so that code listing the store's tables
+# sees it, but it is a view: create the store with ``create_all`` below, never with
+# ``metadata.create_all`` (which would make it a table).
+observations = sa.Table(
+    "observations", metadata,
+    *(sa.Column(name, kind, primary_key=(name == "obs_id"), nullable=name in NULLABLE)
+      for name, kind in _OBSERVATION_COLUMNS),
+    info={"view": True},
+)
+OBSERVATIONS_VIEW = ("CREATE VIEW observations AS SELECT * FROM observation_vintages "
+                     "WHERE is_latest")
+
+
+def create_all(engine: sa.Engine) -> None:
+    """Create every table and the ``observations`` view in an empty store."""
+    metadata.create_all(engine, tables=[t for t in metadata.sorted_tables if not t.info.get("view")])
+    with engine.begin() as conn:
+        conn.execute(sa.text(OBSERVATIONS_VIEW))

@@ -23,7 +23,7 @@ class Setting:
 SETTINGS: tuple[Setting, ...] = (
     Setting("PKPI_HOME", "instance",
             "Runtime folder (relative paths are taken from the repository root): holds the "
-            "DuckDB store and, later, the spreadsheet drop folder. Git ignores `instance/`."),
+            "DuckDB store, its writer lock and the spreadsheet drop folder. Git ignores `instance/`."),
     Setting("PKPI_DB", "",
             "Path of the DuckDB store. Empty means `$PKPI_HOME/pkpi.duckdb`."),
     Setting("PKPI_SEEDS", "../shared/seeds",
@@ -32,6 +32,21 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PKPI_HOST", "127.0.0.1", "Address `python app.py` listens on (overridden by --host)."),
     Setting("PKPI_PORT", "8050", "Port `python app.py` listens on (overridden by --port)."),
     Setting("PKPI_DEBUG", "0", "Set to 1 to run Dash in debug mode (never in production)."),
+    Setting("PKPI_DROPBOX", "",
+            "The spreadsheet drop folder (with `inbox/`, `accepted/`, `rejected/`). Empty means "
+            "`$PKPI_HOME/dropbox`. It may be a network share; the store itself should stay on a "
+            "local disk."),
+    Setting("PKPI_MAX_FILE_MB", "20",
+            "Largest spreadsheet the drop folder reads, in megabytes. An .xlsx whose contents "
+            "would expand to more than 25 times this when opened is refused too."),
+    Setting("PKPI_MAX_ROWS", "100000",
+            "Most rows (values and declarations, all sheets together) one dropped file may hold."),
+    Setting("PKPI_WATCH", "0",
+            "Set to 1 to run the drop-folder watcher inside the dashboard: one process at a time "
+            "watches (the others stand by), so it is safe with several workers."),
+    Setting("PKPI_POLL_SECONDS", "2",
+            "How often the watcher looks at the inbox, in seconds. A file is read once it has "
+            "not changed between two looks."),
 )
 _BY_NAME = {s.name: s for s in SETTINGS}
 
@@ -59,6 +74,38 @@ def db_path() -> Path:
 
 def seeds_dir() -> Path:
     return _path(get("PKPI_SEEDS"))
+
+
+def dropbox_dir() -> Path:
+    explicit = get("PKPI_DROPBOX")
+    return _path(explicit) if explicit else home() / "dropbox"
+
+
+def _number(name: str, kind=float):
+    text = get(name)
+    try:
+        value = kind(text)
+    except ValueError:
+        raise ValueError(f"setting {name}={text!r} is not a number") from None
+    if value <= 0:
+        raise ValueError(f"setting {name}={text!r} must be greater than 0")
+    return value
+
+
+def max_file_bytes() -> int:
+    return int(_number("PKPI_MAX_FILE_MB") * 1024 * 1024)
+
+
+def max_rows() -> int:
+    return _number("PKPI_MAX_ROWS", int)
+
+
+def watch_enabled() -> bool:
+    return get("PKPI_WATCH").strip().lower() in ("1", "true", "yes", "on")
+
+
+def poll_seconds() -> float:
+    return _number("PKPI_POLL_SECONDS")
 
 
 CURATED_DIR = REPO / "data" / "curated"

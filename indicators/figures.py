@@ -36,11 +36,24 @@ def _overlaps(row, selection) -> bool:
     return start <= selection[1] and row["period_end"] >= selection[0]
 
 
+def point_label(row, lang: str = "en") -> str:
+    """Text beside a point: its qualifier ("more than") and a mark if it was revised."""
+    _ = i18n.gettext_for(lang)
+    parts = []
+    if row["qualifier"] != "exact":
+        term = vocab.QUALIFIERS[row["qualifier"]]
+        parts.append(term.name_en if lang == "en" else term.name_zh)
+    if row.get("revised"):
+        parts.append(_("revised"))
+    return " · ".join(parts)
+
+
 def hover(row, lang: str = "en") -> str:
     _ = i18n.gettext_for(lang)
     return (f"<b>{registry.name(row, lang)}</b><br>{registry.value_label(row, lang)} · "
             f"{registry.period_label(row, lang)}<br>{registry.area(row, lang)} · "
-            + _("stated by {who}").format(who=registry.speaker(row, lang)) + f"<br>{registry.citation(row)}")
+            + _("stated by {who}").format(who=registry.speaker(row, lang)) + f"<br>{registry.citation(row)}"
+            + ("<br>" + _("revised: an earlier value was replaced") if row.get("revised") else ""))
 
 
 def figure(frame: pd.DataFrame, unit: str, selection=None, title: str = "", lang: str = "en") -> dict:
@@ -63,8 +76,7 @@ def figure(frame: pd.DataFrame, unit: str, selection=None, title: str = "", lang
             "name": name, "legendgroup": ind,
             "x": [d.isoformat() for d in group["period_end"]], "y": group["value"].tolist(),
             "customdata": group["obs_id"].tolist(),
-            "text": [("" if q == "exact" else (vocab.QUALIFIERS[q].name_en if lang == "en" else
-                                                vocab.QUALIFIERS[q].name_zh)) for q in group["qualifier"]],
+            "text": [point_label(r, lang) for _i, r in group.iterrows()],
             "textposition": "top center",
             "hovertext": [hover(r, lang) for _, r in group.iterrows()], "hoverinfo": "text",
             "marker": {"symbol": SYMBOLS[cls], "size": 10, "color": PALETTE[n % len(PALETTE)],

@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Iterator
 
 import pandas as pd
@@ -43,17 +43,21 @@ class Filters:
     as_of: date | None = None  # only what had been published by this day
 
 
-def published_by():
-    """The first day a report's values count as known: the *last* day its date can mean (a
-    report dated "2018-10" is known from 31 October 2018), so "as of" never shows a value
-    before it could have been read."""
-    year_end = sa.func.make_date(sa.extract("year", s.c.date_start), 12, 31)
-    return sa.case((s.c.date_precision == "day", s.c.date_start),
-                   (s.c.date_precision == "month", sa.func.last_day(s.c.date_start)),
-                   else_=year_end)
+def _as_of(as_of: date):
+    """The observations as they stood at the end of ``as_of``: for each (indicator, area,
+    period), the latest vintage published by then (curated values count as published on
+    the last day their report's date can mean; dropped ones when their file was accepted)."""
+    v = schema.observation_vintages
+    newest_first = sa.func.row_number().over(partition_by=(v.c.indicator_id, v.c.area, v.c.period),
+                                             order_by=v.c.vintage.desc())
+    ranked = (sa.select(*v.c, newest_first.label("_rank"))
+              .where(v.c.published_at < as_of + timedelta(days=1)).subquery())
+    return sa.select(*(c for c in ranked.c if c.name != "_rank")).where(ranked.c._rank == 1) \
+        .subquery("observations")
 
 
 def observations_select(f: Filters = Filters()) -> sa.Select:
+    o = _as_of(f.as_of) if f.as_of else schema.observations
     cols = [
         o.c.indicator_id, i.c.name_en.label("indicator_name"), i.c.family, o.c.area, o.c.period,
         o.c.period_start, o.c.period_end, o.c.value, i.c.unit, o.c.qualifier, o.c.obs_status,
@@ -64,6 +68,8 @@ def observations_select(f: Filters = Filters()) -> sa.Select:
         o.c.obs_id, a.c.name_en.label("area_name"), a.c.name_zh.label("area_name_zh"), s.c.cite_as.label("source_cite_as"), s.c.url.label("source_url"),
         i.c.name_zh.label("indicator_name_zh"), o.c.period_label, o.c.value_text,
         o.c.origin_file, o.c.origin_line, o.c.span_class, o.c.span_label,
+        # Vintages (issue 5): the view holds the latest; revised marks a corrected value.
+        o.c.revised, o.c.vintage, o.c.revises_obs_id, o.c.intake_id, o.c.published_at,
     ]
     q = sa.select(*cols).select_from(o.join(i, o.c.indicator_id == i.c.indicator_id)
                                       .join(s, o.c.source_id == s.c.source_id)
@@ -82,8 +88,6 @@ def observations_select(f: Filters = Filters()) -> sa.Select:
         pattern = "%" + word.replace("!", "!!").replace("%", "!%").replace("_", "!_") + "%"
         q = q.where(sa.or_(*(col.ilike(pattern, escape="!") for col in
                              (i.c.name_en, i.c.name_zh, o.c.quote, o.c.quote_en, o.c.locator, s.c.cite_as))))
-    if f.as_of:
-        q = q.where(published_by() <= f.as_of)
     if f.cumulative is not None:
         q = q.where((o.c.span_class == "cumulative") if f.cumulative else (o.c.span_class != "cumulative"))
     if f.start:

@@ -13,7 +13,7 @@ import dash
 import pandas as pd
 from dash import dcc, html
 
-from indicators import figures, i18n, query, registry, vocabulary as vocab
+from indicators import figures, i18n, query, registry, updates, vocabulary as vocab
 from indicators.view import View
 
 PAGE = "family"
@@ -68,8 +68,23 @@ def source_item(r, lang: str) -> html.Article:
             html.P(r["quote_en"], lang="en", className="quote-en")]
     if r["note"]:
         body.append(html.P([_("Note: "), r["note"]], lang="en", className="note"))
+    if r.get("revised"):
+        body.append(revision_history(r, lang))
     return html.Article([html.H3(registry.name(r, lang)), *body], className="source-item",
                         **{"data-obs-id": str(r["obs_id"])})
+
+
+def revision_history(r, lang: str) -> html.Details:
+    """Every earlier value of a revised one, each with its own citation."""
+    _ = i18n.gettext_for(lang)
+    earlier = updates.history(r["indicator_id"], r["area"], r["period"])
+    earlier = earlier[earlier["obs_id"] != r["obs_id"]]
+    items = [html.Li([f"{registry.value_label({**h, 'unit': r['unit']}, lang)} · {h['source_cite_as']}, "
+                      f"{h['locator']} · " + _("published {day}").format(day=i18n.day(h["published_at"].date(), lang)),
+                      html.Blockquote(h["quote"], lang="zh-Hans", className="quote")])
+             for _i, h in earlier.iterrows()]
+    return html.Details([html.Summary(_("Revised: {count} earlier value(s)").format(count=len(items))),
+                         html.Ul(items)], open=True, className="revision-history")
 
 
 def source_panel(view: View) -> list:

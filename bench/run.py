@@ -1,0 +1,406 @@
+"""The benchmark, end to end: ``python manage.py bench [--quick]`` (see bench/README.md).
+
+Steps, each timed and recorded even when a later one fails:
+
+1. a synthetic store at the chosen scale, generated in DuckDB (``bench/synth.py``);
+2. the last rows of every indicator as a CPAS export (.xlsx and .csv) through the real
+   intake (``python manage.py ingest``), with openpyxl alone and python-calamine reading
+   the same .xlsx as references; each in a process of its own for its peak memory;
+3. the whole-store CSV export (the project's writer, the row-by-row Python writer it
+   replaced, and pandas ``to_csv``), each in a process of its own;
+4. in process, where a family page's callback spends its time;
+5. the dashboard under gunicorn (2 workers) and the minimal one-graph page beside it: cold
+   start to the first page drawn; the family pages' and the Data page's callbacks over HTTP
+   with 1 client (alternating with their floors and the in-memory baseline, in the same
+   loop) and with 8; the curated-file baseline; pages ready in Chromium (warm, alternating
+   with the minimal page); the bytes of a first page load;
+6. results as JSON and a Markdown summary with the ratios and the targets.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import time
+import traceback
+from datetime import datetime, timezone
+from pathlib import Path
+
+from bench import synth
+from bench.measure import REPO, Budget, machine, run_child, summarize, timed
+
+BUDGETS = {  # (1 client, each of 8 clients, curated-file baseline, browser pages)
+    "full": (Budget(5, 30, 45), Budget(2, 8, 40), Budget(2, 3, 40), Budget(3, 6, 45)),
+    "quick": (Budget(3, 8, 3), Budget(1, 1, 1), Budget(1, 1, 2), Budget(1, 2, 3)),
+    "tiny": (Budget(2, 2, 1), Budget(1, 1, 1), Budget(1, 1, 1), Budget(1, 1, 5)),
+}
+
+
+def years_of(engine, indicators: tuple[str, ...]) -> list[int]:
+    """The "from" years a replayed request cycles through: every year in which the charted
+    indicators (or, for none, all) have values, so that no request draws an empty chart."""
+    import sqlalchemy as sa
+
+    from indicators.query import o
+    q = sa.select(sa.func.min(sa.extract("year", o.c.period_end)), sa.func.max(sa.extract("year", o.c.period_end)))
+    if indicators:
+        q = q.where(o.c.indicator_id.in_(indicators))
+    with engine.connect() as conn:
+        lo, hi = conn.execute(q).one()
+    return list(range(int(lo), int(hi) + 1)) if lo is not None else [2010]
+
+
+def intake_fields() -> list[str] | None:
+    """The intake's observation columns, or None when there is no intake yet."""
+    try:
+        from data import intake
+        import manage
+    except ImportError:
+        return None
+    if not hasattr(intake, "OBSERVATION_FIELDS") or "ingest" not in manage.parser().format_help():
+        return None
+    return [f.name for f in intake.OBSERVATION_FIELDS]
+
+
+class Run:
+    def __init__(self, scale: synth.Scale, home: Path, out: Path, log=print):
+        self.scale, self.home, self.out, self.log = scale, home, out, log
+        self.store = home / "pkpi.duckdb"
+        self.results: dict = {
+            "scale": scale.name, "observations": scale.observations, "indicators": scale.indicators,
+            "started": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": machine(),
+            "steps": {},
+        }
+        self.budgets = BUDGETS[scale.name]
+
+    def step(self, name: str, fn, *args):
+        self.log(f"bench: {name} ...")
+        t0 = time.perf_counter()
+        try:
+            value = fn(*args)
+            self.results["steps"][name] = value
+        except Exception as exc:  # recorded; the other steps still run
+            value = None
+            self.results["steps"][name] = {"error": f"{type(exc).__name__}: {exc}",
+                                           "trace": traceback.format_exc()[-3000:]}
+            self.log(f"bench: {name} failed: {exc}")
+        self.log(f"bench: {name} done in {time.perf_counter() - t0:.1f} s")
+        return value
+
+    # -- 1. store ------------------------------------------------------------------------
+    def generate(self):
+        if self.home.exists():
+            shutil.rmtree(self.home)
+        self.home.mkdir(parents=True)
+        self.fields = intake_fields()
+        return synth.generate(self.store, self.scale, with_intake=self.fields is not None)
+
+    # -- 2. intake -----------------------------------------------------------------------
+    def intake(self):
+        if self.fields is None:
+            return {"skipped": "intake not available (no data.intake with OBSERVATION_FIELDS, or no "
+                               "`manage.py ingest`): the generator wrote every row itself"}
+        files_dir = self.home / "files"
+        t, files = timed(synth.write_intake_files, self.scale, files_dir, self.fields)
+        out = {"rows": self.scale.intake_rows, "write_files_s": round(t, 2),
+               "bytes": {k: p.stat().st_size for k, p in files.items()}}
+        limits = {"PKPI_MAX_FILE_MB": str(max(20, 4 * max(out["bytes"].values()) // 2**20 + 1)),
+                  "PKPI_MAX_ROWS": str(max(100_000, self.scale.intake_rows)), "PKPI_WATCH": "0"}
+        out["limits"] = limits
+        # The CSV goes into a copy of the store (thrown away after), the .xlsx into the store.
+        csv_home = self.home / "csv-intake"
+        csv_home.mkdir()
+        shutil.copyfile(self.store, csv_home / "pkpi.duckdb")
+        code = """
+import time, manage
+t = time.perf_counter()
+rc = manage.main(["ingest", PATH])
+RESULT = {"rc": rc, "seconds": time.perf_counter() - t}
+"""
+        for kind, home in (("csv", csv_home), ("xlsx", self.home)):
+            dropped = files_dir / "dropped" / files[kind].name  # the intake files (moves) its input
+            dropped.parent.mkdir(exist_ok=True)
+            shutil.copyfile(files[kind], dropped)
+            r = run_child(code.replace("PATH", repr(str(dropped))),
+                          env={"PKPI_HOME": str(home), **limits}, timeout=900)
+            if "seconds" in r:
+                r["rows_per_s"] = round(self.scale.intake_rows / r["seconds"], 1)
+            r["accepted"] = "accepted" in r.get("output", "").lower() and r.get("rc") == 0
+            out[kind] = r
+        shutil.rmtree(csv_home, ignore_errors=True)
+        read = {
+            "openpyxl": """
+import time
+from openpyxl import load_workbook
+t = time.perf_counter()
+book = load_workbook(PATH, read_only=True, data_only=True)
+n = sum(1 for _ in book["Observations"].iter_rows(values_only=True)) - 1
+RESULT = {"rows": n, "seconds": time.perf_counter() - t}
+""",
+            "python-calamine": """
+import time
+from python_calamine import CalamineWorkbook
+t = time.perf_counter()
+rows = CalamineWorkbook.from_path(PATH).get_sheet_by_name("Observations").to_python()
+RESULT = {"rows": len(rows) - 1, "seconds": time.perf_counter() - t}
+""",
+        }
+        for name, code in read.items():
+            r = run_child(code.replace("PATH", repr(str(files["xlsx"]))), timeout=900)
+            if "seconds" in r:
+                r["rows_per_s"] = round(r["rows"] / r["seconds"], 1)
+            out[f"read_only_{name}"] = r
+        return out
+
+    def check_store(self):
+        import duckdb
+        con = duckdb.connect(str(self.store), read_only=True)
+        try:
+            n = con.execute("SELECT count(*) FROM observations").fetchone()[0]
+            version = con.execute("SELECT value FROM meta WHERE key = 'data_version'").fetchone()[0]
+        finally:
+            con.close()
+        return {"observations": n, "expected": self.scale.observations, "data_version": version,
+                "bytes": self.store.stat().st_size}
+
+    # -- 3. export -----------------------------------------------------------------------
+    def export(self):
+        out_csv = self.home / "export.csv"
+        env = {"PKPI_HOME": str(self.home)}
+        jobs = {
+            "project (data.export.export_csv)": """
+import time, hashlib
+from data.export import export_csv
+t = time.perf_counter(); n = export_csv(OUT)
+s = time.perf_counter() - t
+RESULT = {"rows": n, "seconds": s, "sha256": hashlib.sha256(open(OUT, "rb").read()).hexdigest()}
+""",
+            "row by row in Python (the writer it replaced)": """
+import time, hashlib
+from data.export import iter_csv_rowwise
+t = time.perf_counter(); stats = {"rows": 0}
+with open(OUT, "w", encoding="utf-8", newline="") as f:
+    for text in iter_csv_rowwise(stats=stats):
+        f.write(text)
+s = time.perf_counter() - t
+RESULT = {"rows": stats["rows"], "seconds": s, "sha256": hashlib.sha256(open(OUT, "rb").read()).hexdigest()}
+""",
+            "pandas to_csv of the whole frame": """
+import time
+from indicators.query import EXPORT_COLUMNS, observations
+t = time.perf_counter(); frame = observations()
+frame[list(EXPORT_COLUMNS)].to_csv(OUT, index=False, encoding="utf-8-sig")
+RESULT = {"rows": len(frame), "seconds": time.perf_counter() - t}
+""",
+        }
+        out = {}
+        for name, code in jobs.items():
+            out[name] = run_child(code.replace("OUT", repr(str(out_csv))), env=env, timeout=600)
+            out_csv.unlink(missing_ok=True)
+        a, b = (out[k].get("sha256") for k in list(jobs)[:2])
+        out["same_bytes_as_row_by_row"] = bool(a and a == b)
+        return out
+
+    # -- 4. in process ---------------------------------------------------------------------
+    def breakdown(self):
+        out = {}
+        for family in self.families()[:1 if self.scale.name == "quick" else 2]:
+            code = f"""
+from pathlib import Path
+from bench import measure
+RESULT = measure.render_breakdown({family!r}, Path({str(self.store)!r}), reps=3)
+"""
+            out[family] = run_child(code, timeout=600)
+        return out
+
+    def families(self) -> list[str]:
+        return [synth.largest_other_family(self.scale), "cpas"]
+
+    # -- 5. servers ----------------------------------------------------------------------
+    def served(self):
+        from playwright.sync_api import sync_playwright
+
+        from bench import measure, serve
+        from data.engine import reader
+        one, many, files_budget, pages = self.budgets
+        res: dict = {}
+        logs = self.home / "logs"
+        app = serve.Gunicorn("wsgi:server", {"PKPI_HOME": str(self.home), "PKPI_WATCH": "0"},
+                             logs / "app.log")
+        minimal = serve.Gunicorn("bench.minimal_app:server", {}, logs / "minimal.log")
+        typical, cpas = self.families()
+        with sync_playwright() as pw:
+            browser = serve.launch_browser(pw)
+            try:
+                # Cold start: from starting the server to the first family page drawn.
+                app.start()
+                ready = app.wait("/")
+                ctx = browser.new_context()
+                page = ctx.new_page()
+                first = serve.page_ready(page, f"{app.url}/{typical}", serve.ready_script())
+                ctx.close()
+                res["cold_start"] = {"server_answers_s": round(ready, 3),
+                                     "first_family_page_drawn_s": round(ready + first, 3),
+                                     "page_after_server_s": round(first, 3)}
+                minimal.start()
+                minimal.wait("/")
+                ctx = browser.new_context()
+                page = ctx.new_page()
+                payloads = {f"family:{f}": serve.capture_family_payload(page, app.url, f) for f in (typical, cpas)}
+                payloads["data"] = serve.capture_data_payload(page, app.url)
+                ctx.close()
+                res["payload_bytes"] = {k: len(json.dumps(v)) for k, v in payloads.items()}
+                trivial = {"output": "trivial-out.children", "outputs": {"id": "trivial-out", "property": "children"},
+                           "inputs": [{"id": "trivial-in", "property": "value", "value": "x"}],
+                           "changedPropIds": ["trivial-in.value"], "state": []}
+                engine = reader(self.store)
+                naive = measure.NaiveMemory(engine)
+                res["naive_memory_load_s"] = round(naive.load_s, 2)
+                # 1 client, alternating: floor, HTTP, naive, trivial round trip.
+                res["one_client"] = {}
+                years = {key: years_of(engine, serve.indicators_of(p)) for key, p in payloads.items()}
+                res["years_cycled"] = {k: [v[0], v[-1]] for k, v in years.items()}
+                for key, payload in payloads.items():
+                    samples: dict[str, list[float]] = {}
+                    sizes = {}
+                    for rep in one.reps():
+                        year = years[key][rep % len(years[key])]
+                        p = serve.with_year(payload, year)
+                        if key.startswith("family:"):
+                            sel = measure.Selection(key.split(":", 1)[1], serve.indicators_of(payload), year)
+                            t, _ = timed(measure.query_only, sel, engine)
+                            samples.setdefault("query only (DuckDB)", []).append(t)
+                            t, n = timed(measure.floor, sel, engine)
+                            samples.setdefault("floor", []).append(t)
+                            sizes["floor_json_bytes"] = n
+                        else:
+                            t, n = timed(measure.data_floor, "", engine)
+                            samples.setdefault("floor", []).append(t)
+                            sizes["floor_json_bytes"] = n
+                        t, status, nbytes = serve.post_callback(app.url, p)
+                        if status != 200:
+                            raise RuntimeError(f"{key}: HTTP {status}")
+                        samples.setdefault("http", []).append(t)
+                        sizes["http_response_bytes"] = nbytes
+                        if key.startswith("family:"):
+                            t, _ = timed(naive.answer, sel)
+                            samples.setdefault("naive in-memory pandas", []).append(t)
+                            t0 = time.perf_counter()
+                            f = naive.frame
+                            f[f["indicator_id"].isin(sel.indicators) & (f["family"] == sel.family)]
+                            samples.setdefault("naive mask only", []).append(time.perf_counter() - t0)
+                        t, status, _ = serve.post_callback(minimal.url, trivial)
+                        samples.setdefault("trivial callback round trip", []).append(t)
+                    res["one_client"][key] = {**{k: summarize(v) for k, v in samples.items()}, **sizes}
+                # The curated-file baseline (seconds a request): a few, alternating with floors.
+                folder = self.home / "curated-files"
+                res["curated_files"] = synth.write_curated_csvs(self.store, folder)
+                files = measure.NaiveFiles(folder)
+                inds = serve.indicators_of(payloads[f"family:{typical}"])
+                sel = measure.Selection(typical, inds, years_of(engine, inds)[0] + 1)
+                fl, nv = [], []
+                for _ in files_budget.reps():
+                    fl.append(timed(measure.floor, sel, engine)[0])
+                    nv.append(timed(files.answer, sel)[0])
+                res["naive_files"] = {"floor": summarize(fl), "naive re-read curated files": summarize(nv)}
+                del naive
+                # 8 clients.
+                res["eight_clients"] = {}
+                for key, payload in payloads.items():
+                    variants = [serve.with_year(payload, y) for y in years[key]]
+                    res["eight_clients"][key] = serve.concurrent(app.url, variants, 8, many)
+                res["eight_clients"]["trivial"] = serve.concurrent(minimal.url, [trivial], 8, many)
+                # Pages in Chromium, warm, alternating with the minimal page.
+                ctx = browser.new_context()
+                page = ctx.new_page()
+                urls = {"minimal": (minimal.url + "/", serve.MINIMAL_READY),
+                        f"family:{typical}": (f"{app.url}/{typical}", serve.ready_script()),
+                        f"family:{cpas}": (f"{app.url}/{cpas}", serve.ready_script())}
+                for url, script in urls.values():  # warm the cache and the workers
+                    serve.page_ready(page, url, script)
+                times: dict[str, list[float]] = {k: [] for k in urls}
+                for _ in pages.reps():
+                    for k, (url, script) in urls.items():
+                        times[k].append(serve.page_ready(page, url, script))
+                ctx.close()
+                res["page_ready_warm"] = {k: summarize(v) for k, v in times.items()}
+                res["first_load_transfer"] = serve.transfer(browser, f"{app.url}/{typical}", serve.ready_script())
+                res["first_load_transfer_minimal"] = serve.transfer(browser, minimal.url + "/", serve.MINIMAL_READY)
+            finally:
+                browser.close()
+                app.stop()
+                minimal.stop()
+        res["server_log_errors"] = [line for line in (logs / "app.log").read_text().splitlines()
+                                    if "Traceback" in line or "[ERROR]" in line][:10]
+        return res
+
+    # -- all -----------------------------------------------------------------------------
+    def run(self) -> dict:
+        t0 = time.perf_counter()
+        self.fields = None
+        self.step("store", self.generate)
+        self.step("intake", self.intake)
+        self.step("store after intake", self.check_store)
+        self.step("export", self.export)
+        self.step("callback breakdown", self.breakdown)
+        self.step("served", self.served)
+        self.results["seconds"] = round(time.perf_counter() - t0, 1)
+        self.results["finished"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        return self.results
+
+
+def main(argv=None) -> int:
+    from bench import summary
+    p = argparse.ArgumentParser(prog="python manage.py bench", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_arguments(p)
+    return run_from_args(p.parse_args(argv), summary)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--quick", action="store_const", const="quick", dest="scale",
+                   help="100,000 observations (under 2 minutes)")
+    g.add_argument("--scale", choices=sorted(synth.SCALES), default="full",
+                   help="full: 1,000,000 observations (under 15 minutes); quick; tiny (the smoke test)")
+    p.add_argument("--home", help="runtime folder for the synthetic store and its drop folder "
+                                  "(default: a folder under the system's temporary directory; "
+                                  "never the dashboard's own PKPI_HOME)")
+    p.add_argument("--out", default=str(REPO / "bench" / "results"),
+                   help="where the JSON results and summary-<scale>.md go (default %(default)s)")
+    p.add_argument("--keep", action="store_true", help="keep the synthetic store and files after the run")
+
+
+def run_from_args(args, summary=None) -> int:
+    if summary is None:
+        from bench import summary
+    scale = synth.SCALES[args.scale or "full"]
+    import tempfile
+    home = Path(args.home) if args.home else Path(tempfile.gettempdir()) / f"pkpi-bench-{scale.name}"
+    from data import settings
+    if home.resolve() == settings.home().resolve():
+        print(f"refusing to use {home}: it is the dashboard's own PKPI_HOME", file=sys.stderr)
+        return 2
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    os.environ["PKPI_HOME"] = str(home)  # this process's reads (floors, baselines) use the bench store
+    os.environ.pop("PKPI_DB", None)
+    results = Run(scale, home, out, log=lambda m: print(m, file=sys.stderr, flush=True)).run()
+    stamp = results["started"].replace(":", "").replace("-", "")[:15]
+    (out / f"{scale.name}-{stamp}.json").write_text(json.dumps(results, indent=1, default=str))
+    (out / f"latest-{scale.name}.json").write_text(json.dumps(results, indent=1, default=str))
+    text = summary.markdown(results)
+    (out / f"summary-{scale.name}.md").write_text(text)
+    print(text)
+    if not args.keep:
+        shutil.rmtree(home, ignore_errors=True)
+    failed = [k for k, v in results["steps"].items() if isinstance(v, dict) and "error" in v]
+    if failed:
+        print(f"bench: steps that failed: {', '.join(failed)} (see the JSON)", file=sys.stderr)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

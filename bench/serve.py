@@ -1,0 +1,272 @@
+"""Servers, callbacks over HTTP and pages in Chromium, on loopback only.
+
+The dashboard runs under gunicorn with two workers (``wsgi:server``), the way it is served in
+production; the minimal one-graph page (``bench.minimal_app``) runs beside it. Callback
+requests are the ones Chromium sends: the benchmark opens the page, changes a filter,
+records the request body, and replays it with the year changed each time (so that no two
+consecutive requests ask for the same frame). Every loop is bounded in count and time.
+"""
+from __future__ import annotations
+
+import copy
+import gzip
+import http.client
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from bench.measure import REPO, Budget, summarize
+
+CHROMIUM = "/usr/bin/chromium"
+HOST = "127.0.0.1"  # loopback only
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+class Gunicorn:
+    """``gunicorn -w N APP`` on a free loopback port, its log in ``log``."""
+
+    def __init__(self, app: str, env: dict, log: Path, workers: int = 2):
+        self.app, self.env, self.log, self.workers = app, env, log, workers
+        self.port = free_port()
+        self.url = f"http://{HOST}:{self.port}"
+        self.proc: subprocess.Popen | None = None
+        self.started = 0.0
+
+    def start(self) -> "Gunicorn":
+        env = {k: v for k, v in os.environ.items() if k != "PKPI_DB"}
+        env.update(self.env)
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        self.started = time.perf_counter()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-w", str(self.workers), "-b", f"{HOST}:{self.port}",
+             "--timeout", "300", "--graceful-timeout", "5", self.app],
+            cwd=REPO, env=env, stdout=open(self.log, "w"), stderr=subprocess.STDOUT)
+        return self
+
+    def wait(self, path: str = "/", timeout: float = 180) -> float:
+        """Seconds from start until ``path`` answers 200."""
+        deadline = time.perf_counter() + timeout
+        while time.perf_counter() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.app} exited: {self.log.read_text()[-3000:]}")
+            try:
+                status, _, _ = get(self.url + path, timeout=5)
+                if status == 200:
+                    return time.perf_counter() - self.started
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError(f"{self.app} did not answer in {timeout} s: {self.log.read_text()[-3000:]}")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=5)
+
+
+def _conn(url: str, timeout: float) -> tuple[http.client.HTTPConnection, str]:
+    rest = url.split("://", 1)[1]
+    hostport, _, path = rest.partition("/")
+    host, _, port = hostport.partition(":")
+    assert host in ("127.0.0.1", "localhost", "::1"), "loopback only"
+    return http.client.HTTPConnection(host, int(port), timeout=timeout), "/" + path
+
+
+def get(url: str, timeout: float = 60) -> tuple[int, int, float]:
+    conn, path = _conn(url, timeout)
+    t0 = time.perf_counter()
+    try:
+        conn.request("GET", path, headers={"Accept-Encoding": "gzip, deflate, br"})
+        resp = conn.getresponse()
+        body = resp.read()
+        return resp.status, len(body), time.perf_counter() - t0
+    finally:
+        conn.close()
+
+
+def post_callback(base: str, payload: dict, timeout: float = 300) -> tuple[float, int, int]:
+    """One callback request as the browser sends it: (seconds, status, bytes received)."""
+    conn, _ = _conn(base, timeout)
+    body = json.dumps(payload).encode()
+    t0 = time.perf_counter()
+    try:
+        conn.request("POST", "/_dash-update-component", body,
+                     headers={"Content-Type": "application/json", "Accept": "application/json",
+                              "Accept-Encoding": "gzip, deflate, br"})
+        resp = conn.getresponse()
+        data = resp.read()
+        return time.perf_counter() - t0, resp.status, len(data)
+    finally:
+        conn.close()
+
+
+# -- payloads ------------------------------------------------------------------------------
+
+def _id_of(entry) -> object:
+    ident = entry.get("id")
+    if isinstance(ident, str) and ident.startswith("{"):
+        try:
+            return json.loads(ident)
+        except ValueError:
+            return ident
+    return ident
+
+
+def with_year(payload: dict, year: int) -> dict:
+    """The payload with its "from" year input set to ``year``."""
+    out = copy.deepcopy(payload)
+    for entry in out.get("inputs", []):
+        if isinstance(entry, dict):
+            ident = _id_of(entry)
+            if (isinstance(ident, dict) and ident.get("role") == "from") or ident == "data-from":
+                entry["value"] = year
+    return out
+
+
+def indicators_of(payload: dict) -> tuple[str, ...]:
+    for entry in payload.get("inputs", []):
+        if isinstance(entry, dict):
+            ident = _id_of(entry)
+            if isinstance(ident, dict) and ident.get("role") == "indicators":
+                return tuple(entry.get("value") or ())
+    return ()
+
+
+def ready_script(selector_blocks: str = ".chart-block") -> str:
+    """True once the page has charts and every one of them is drawn, and nothing is loading."""
+    return f"""() => {{
+        const blocks = document.querySelectorAll('{selector_blocks}');
+        const plots = document.querySelectorAll('.js-plotly-plot');
+        if (!plots.length || plots.length < blocks.length) return false;
+        for (const p of plots) {{ if (!(p._fullLayout && p.querySelector('.main-svg .cartesianlayer'))) return false; }}
+        return !document.querySelector('._dash-loading, ._dash-loading-callback, .dash-spinner');
+    }}"""
+
+
+MINIMAL_READY = """() => { const p = document.querySelector('.js-plotly-plot');
+    return !!(p && p._fullLayout && p.querySelector('.main-svg .cartesianlayer')); }"""
+
+
+def page_ready(page, url: str, script: str, timeout_ms: float = 120_000) -> float:
+    t0 = time.perf_counter()
+    page.goto(url, wait_until="commit", timeout=timeout_ms)
+    page.wait_for_function(script, timeout=timeout_ms, polling=50)
+    return time.perf_counter() - t0
+
+
+def capture_family_payload(page, base: str, family: str, years=(2010, 2005, 2015)) -> dict:
+    """The charts callback's request, as Chromium sends it when the "from" year changes."""
+    page_ready(page, f"{base}/{family}", ready_script())
+    page.wait_for_load_state("networkidle")
+    box = page.locator("input[id*='\"role\":\"from\"']").first
+    for year in years:  # a year equal to the current value sends nothing: try another
+        try:
+            with page.expect_request(lambda r: r.method == "POST" and "/_dash-update-component" in r.url
+                                     and '"charts"' in (r.post_data or ""), timeout=30_000) as req:
+                box.fill(str(year))
+                box.press("Enter")
+            return json.loads(req.value.post_data)
+        except Exception as exc:  # playwright's TimeoutError
+            last = exc
+    raise RuntimeError(f"/{family}: changing the year sent no charts callback ({last})")
+
+
+def capture_data_payload(page, base: str, year: int = 2010) -> dict:
+    page.goto(f"{base}/data", wait_until="commit", timeout=120_000)
+    box = page.locator("#data-from")
+    box.wait_for(timeout=120_000)
+    page.wait_for_load_state("networkidle")
+    with page.expect_request(lambda r: r.method == "POST" and "/_dash-update-component" in r.url
+                             and "data-table" in (r.post_data or ""), timeout=120_000) as req:
+        box.fill(str(year))
+        box.press("Enter")
+    return json.loads(req.value.post_data)
+
+
+def transfer(browser, url: str, script: str) -> dict:
+    """A first load in a fresh browser context: bytes on the wire (as sent: compressed when
+    the server compresses), bytes of the bodies, and what gzip would make of them."""
+    context = browser.new_context()
+    page = context.new_page()
+    responses = []
+    page.on("response", lambda r: responses.append(r))
+    try:
+        seconds = page_ready(page, url, script)
+        page.wait_for_timeout(300)
+        wire = body = gz = 0
+        by_type: dict[str, int] = {}
+        encodings = set()
+        for r in responses:
+            try:
+                sizes = r.request.sizes()
+                raw = r.body()
+            except Exception:  # redirects and aborted requests have no body
+                continue
+            wire += sizes.get("responseBodySize", 0) + sizes.get("responseHeadersSize", 0)
+            body += len(raw)
+            gz += len(gzip.compress(raw, 6))
+            kind = (r.headers.get("content-type") or "?").split(";")[0]
+            by_type[kind] = by_type.get(kind, 0) + len(raw)
+            if r.headers.get("content-encoding"):
+                encodings.add(r.headers["content-encoding"])
+        return {"seconds": round(seconds, 3), "requests": len(responses), "wire_bytes": wire,
+                "body_bytes": body, "gzip_bytes": gz, "body_bytes_by_type": by_type,
+                "content_encodings": sorted(encodings)}
+    finally:
+        context.close()
+
+
+# -- HTTP load ------------------------------------------------------------------------------
+
+def concurrent(base: str, payloads: list[dict], clients: int, budget: Budget) -> dict:
+    """``clients`` threads, each sending the payloads in turn (one at a time), until its
+    budget is spent. Latency per request, throughput over the whole."""
+    lat: list[float] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+
+    def client(k: int):
+        for rep in budget.reps():
+            payload = payloads[(k + rep * clients) % len(payloads)]
+            try:
+                t, status, _ = post_callback(base, payload)
+            except OSError as exc:
+                with lock:
+                    errors.append(repr(exc))
+                continue
+            with lock:
+                if status == 200:
+                    lat.append(t)
+                else:
+                    errors.append(f"HTTP {status}")
+
+    t0 = time.perf_counter()
+    threads = [threading.Thread(target=client, args=(k,), daemon=True) for k in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=budget.seconds * 4 + 300)
+    wall = time.perf_counter() - t0
+    return {**summarize(lat), "clients": clients, "errors": len(errors), "error_samples": errors[:3],
+            "requests_per_s": round(len(lat) / wall, 2) if wall else None}
+
+
+def launch_browser(playwright):
+    return playwright.chromium.launch(
+        executable_path=CHROMIUM, headless=True,
+        args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+              "--disable-component-update", "--disable-sync", "--no-first-run"])

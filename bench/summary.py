@@ -1,0 +1,188 @@
+"""The Markdown summary of one benchmark run: each target, what was measured, the reference
+measured in the same run, the ratio, and whether the target is met (by how much if not)."""
+from __future__ import annotations
+
+MB = 1024 * 1024
+
+
+def _get(d, *path, default=None):
+    for key in path:
+        if not isinstance(d, dict) or key not in d:
+            return default
+        d = d[key]
+    return d
+
+
+def _ms(x) -> str:
+    return "–" if x is None else (f"{x / 1000:.2f} s" if x >= 10_000 else f"{x:.0f} ms" if x >= 10 else f"{x:.1f} ms")
+
+
+def _ratio(x) -> str:
+    return "–" if x is None else f"{x:.2f}×" if x < 10 else f"{x:.0f}×"
+
+
+def _verdict(value, target, better: str) -> str:
+    """``better`` is "lower" or "higher"; says by how much a missed target is missed."""
+    if value is None:
+        return "not measured"
+    ok = value <= target if better == "lower" else value >= target
+    if ok:
+        return "**met**"
+    factor = value / target if better == "lower" else target / value if value else float("inf")
+    return f"**missed** ({factor:.1f}× off)"
+
+
+def rows(r: dict) -> list[tuple[str, str, str, str, str, str]]:
+    s = r["steps"]
+    served = s.get("served") or {}
+    out = []
+    one = served.get("one_client") or {}
+    eight = served.get("eight_clients") or {}
+    for key, res in one.items():
+        http = _get(res, "http", "p95_ms")
+        floor = _get(res, "floor", "p95_ms")
+        trip = _get(res, "trivial callback round trip", "p95_ms")
+        ref = floor + trip if floor is not None and trip is not None else None
+        ratio = http / ref if http and ref else None
+        label = key.replace("family:", "family page /").replace("data", "Data page", 1) if key == "data" \
+            else key.replace("family:", "family page /")
+        out.append((f"{label}: callback p95, 1 client, within 2× of its floor",
+                    _ms(http), f"floor p95 {_ms(floor)} + trivial round trip p95 {_ms(trip)}",
+                    _ratio(ratio), "≤ 2×", _verdict(ratio, 2, "lower")))
+    for key, res in eight.items():
+        if key == "trivial":
+            continue
+        p95 = res.get("p95_ms")
+        label = "Data page" if key == "data" else key.replace("family:", "family page /")
+        out.append((f"{label}: callback p95, 8 concurrent clients", _ms(p95),
+                    f"trivial callback, 8 clients: p95 {_ms(_get(eight, 'trivial', 'p95_ms'))}; "
+                    f"{res.get('requests_per_s')} req/s; {res.get('errors')} errors",
+                    "–", "< 150 ms", _verdict(p95, 150, "lower")))
+    for key, res in one.items():
+        if not key.startswith("family:"):
+            continue
+        naive, floor = _get(res, "naive in-memory pandas", "median_ms"), _get(res, "floor", "median_ms")
+        ratio = naive / floor if naive and floor else None
+        q, m = _get(res, "query only (DuckDB)", "median_ms"), _get(res, "naive mask only", "median_ms")
+        out.append((f"family page /{key.split(':', 1)[1]}: faster than masking a pandas frame of every "
+                    f"observation (query + figure + JSON, medians)", _ms(floor),
+                    f"naive {_ms(naive)} (query alone {_ms(q)} vs mask alone {_ms(m)}: "
+                    f"{_ratio(m / q) if q and m else '–'})", _ratio(ratio), "≥ 5×", _verdict(ratio, 5, "higher")))
+    nf = served.get("naive_files") or {}
+    if nf:
+        naive, floor = _get(nf, "naive re-read curated files", "median_ms"), _get(nf, "floor", "median_ms")
+        ratio = naive / floor if naive and floor else None
+        out.append(("faster than re-reading the curated files per request (medians)", _ms(floor),
+                    f"re-read {_ms(naive)}", _ratio(ratio), "≥ 50×", _verdict(ratio, 50, "higher")))
+    pages = served.get("page_ready_warm") or {}
+    minimal = _get(pages, "minimal", "median_ms")
+    for key, res in pages.items():
+        if key == "minimal":
+            continue
+        med = res.get("median_ms")
+        ratio = med / minimal if med and minimal else None
+        out.append((f"{key.replace('family:', 'family page /')} ready in Chromium (all charts drawn), warm",
+                    _ms(med), f"minimal one-graph page {_ms(minimal)}", _ratio(ratio), "≤ 1.5×",
+                    _verdict(ratio, 1.5, "lower")))
+    cold = served.get("cold_start") or {}
+    if cold:
+        v = cold.get("first_family_page_drawn_s")
+        out.append(("cold start to the first family page drawn", f"{v:.2f} s" if v else "–",
+                    f"server answers after {cold.get('server_answers_s')} s", "–", "< 5 s",
+                    _verdict(v, 5, "lower")))
+    tr = served.get("first_load_transfer") or {}
+    if tr:
+        wire = tr.get("wire_bytes")
+        out.append(("first page load transfers (family page, empty cache)", f"{wire / MB:.2f} MB" if wire else "–",
+                    f"bodies {tr.get('body_bytes', 0) / MB:.2f} MB; gzip would send {tr.get('gzip_bytes', 0) / MB:.2f} MB; "
+                    f"encodings: {', '.join(tr.get('content_encodings') or ['none'])}",
+                    "–", "≤ 2 MB", _verdict(wire / MB if wire else None, 2, "lower")))
+    intake = s.get("intake") or {}
+    if "skipped" in intake:
+        out.append(("xlsx intake throughput, 5× openpyxl alone", "skipped", intake["skipped"], "–", "≥ 5×",
+                    "not measured"))
+    elif intake and "error" not in intake:
+        x = _get(intake, "xlsx", "rows_per_s")
+        o = _get(intake, "read_only_openpyxl", "rows_per_s")
+        ratio = x / o if x and o else None
+        out.append((f"xlsx intake throughput ({intake.get('rows'):,} rows, through `manage.py ingest`)",
+                    f"{x:,.0f} rows/s" if x else "–",
+                    f"openpyxl alone reads {o:,.0f} rows/s" if o else "–", _ratio(ratio), "≥ 5×",
+                    _verdict(ratio, 5, "higher")))
+    exp = _get(s, "export", "project (data.export.export_csv)") or {}
+    if exp and "seconds" in exp:
+        peak = exp.get("peak_rss_bytes", 0) / MB
+        base = _get(s, "export", "row by row in Python (the writer it replaced)", "seconds")
+        out.append((f"whole-store CSV export ({exp.get('rows'):,} rows): time", f"{exp['seconds']:.2f} s",
+                    f"row-by-row writer {base:.1f} s" if base else "–",
+                    _ratio(base / exp["seconds"]) if base else "–", "< 10 s", _verdict(exp["seconds"], 10, "lower")))
+        out.append(("whole-store CSV export: peak memory", f"{peak:,.0f} MB",
+                    f"pandas to_csv {_get(s, 'export', 'pandas to_csv of the whole frame', 'peak_rss_bytes', default=0) / MB:,.0f} MB",
+                    "–", "< 1 GB", _verdict(peak, 1024, "lower")))
+    return out
+
+
+def markdown(r: dict) -> str:
+    m = r.get("machine", {})
+    store = _get(r, "steps", "store after intake") or {}
+    lines = [
+        f"# Benchmark summary: {r['scale']} ({store.get('observations', r['observations']):,} observations, "
+        f"{r['indicators']:,} indicators)",
+        "",
+        f"Run {r['started']} to {r.get('finished', '?')} ({r.get('seconds', '?')} s) on {m.get('cpu', '?')}, "
+        f"{m.get('cores')} cores, {m.get('memory_gb')} GB; Python {m.get('python')}, DuckDB {m.get('duckdb')}, "
+        f"Dash {m.get('dash')}, pandas {m.get('pandas')}. Every ratio compares two things measured in this run "
+        f"(alternated where they could be). Server: gunicorn, 2 sync workers, loopback.",
+        "",
+        "| target | measured | reference (same run) | ratio | target | verdict |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in rows(r):
+        lines.append("| " + " | ".join(str(c).replace("|", "\\|") for c in row) + " |")
+    lines += ["", "## Details", ""]
+    s = r["steps"]
+    intake = s.get("intake") or {}
+    if intake and "skipped" not in intake and "error" not in intake:
+        lines.append("| intake step | rows/s | seconds | peak memory | accepted |")
+        lines.append("|---|---|---|---|---|")
+        for k in ("xlsx", "csv", "read_only_openpyxl", "read_only_python-calamine"):
+            v = intake.get(k) or {}
+            lines.append(f"| {k.replace('read_only_', 'read only, ')} | {v.get('rows_per_s', '–')} | "
+                         f"{v.get('seconds', 0):.1f} | {v.get('peak_rss_bytes', 0) / MB:,.0f} MB | "
+                         f"{v.get('accepted', '–')} |")
+        lines.append("")
+    exp = s.get("export") or {}
+    if exp and "error" not in exp:
+        lines.append("| export writer | seconds | peak memory |")
+        lines.append("|---|---|---|")
+        for k, v in exp.items():
+            if isinstance(v, dict):
+                lines.append(f"| {k} | {v.get('seconds', float('nan')):.2f} | {v.get('peak_rss_bytes', 0) / MB:,.0f} MB |"
+                             if "seconds" in v else f"| {k} | error | – |")
+        lines.append(f"\nThe project's writer gives the same bytes as the row-by-row writer: "
+                     f"{exp.get('same_bytes_as_row_by_row')}.\n")
+    bd = s.get("callback breakdown") or {}
+    for fam, steps in bd.items():
+        if isinstance(steps, dict) and "error" not in steps:
+            lines.append(f"Where a family-page callback's time goes, in process (/{fam}; warm median):")
+            lines.append("")
+            for name, v in steps.items():
+                if isinstance(v, dict) and "warm_median_ms" in v:
+                    lines.append(f"- {name}: {_ms(v['warm_median_ms'])} (first {_ms(v['first_ms'])})")
+            lines.append("")
+    served = s.get("served") or {}
+    for name in ("one_client", "eight_clients"):
+        block = served.get(name) or {}
+        if block:
+            lines.append(f"{'One client' if name == 'one_client' else 'Eight clients'} (median / p95 ms, n):")
+            lines.append("")
+            for key, res in block.items():
+                parts = [f"{k} {v.get('median_ms')}/{v.get('p95_ms')} (n={v.get('n')})"
+                         for k, v in res.items() if isinstance(v, dict)] if name == "one_client" else \
+                    [f"{res.get('median_ms')}/{res.get('p95_ms')} (n={res.get('n')}, {res.get('errors')} errors)"]
+                lines.append(f"- {key}: " + "; ".join(parts))
+            lines.append("")
+    failed = {k: v["error"] for k, v in s.items() if isinstance(v, dict) and "error" in v}
+    if failed:
+        lines.append("Steps that failed: " + "; ".join(f"{k}: {v}" for k, v in failed.items()))
+    return "\n".join(lines) + "\n"

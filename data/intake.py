@@ -1,0 +1,1000 @@
+"""Check a dropped spreadsheet against the store, and apply it in one transaction.
+
+The checks are those of the curated files (``data.curated``), applied to cells a person
+typed in Excel: every problem in the file is collected, in the manner of Frictionless'
+typed errors (``missing-label``, ``type-error``, ``constraint-error``, ...), each naming
+sheet, row, column and cell and saying in plain words what to do. A file with any problem
+is not applied at all.
+
+What a file may hold (the template, ``data.template``, has one sheet for each):
+
+- ``Observations``: one value per row, with its citation (source, locator, quote);
+- ``New sources``, ``New indicators``, ``New areas``: declarations, with the same
+  metadata as the curated ones, for values whose report, indicator or scope is new.
+
+A value for an (indicator, area, period) already published is, when it differs, a
+revision: accepted only when the row says so (``revision`` = yes) or when its source is a
+newer report than the published value's; both vintages are kept. An identical value from
+the same source changes nothing (so a corrected file can be dropped again whole).
+"""
+from __future__ import annotations
+
+import difflib
+import math
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Callable
+
+import sqlalchemy as sa
+
+from data import schema
+from data.numbers import NumberError, parse_number, same_number
+from data.periods import PeriodError, fiscal_year, period_bounds, span
+from data.sheets import Cell, FormatError, Sheet, column_letter
+from indicators import vocabulary as vocab
+
+MAX_LISTED_ERRORS = 1000  # as Frictionless' default limit: beyond it, only counted
+
+
+@dataclass(frozen=True)
+class IntakeError:
+    """One problem, located as a person finds it in Excel (sheet, row, column, cell)."""
+    code: str
+    sheet: str
+    row: int | None
+    column: str
+    cell: str
+    value: str
+    message: str
+
+    def where(self) -> str:
+        parts = [f"sheet {self.sheet}"] if self.sheet else []
+        if self.row:
+            parts.append(f"row {self.row}")
+        if self.column:
+            parts.append(f"column {self.column}" + (f" ({self.cell})" if self.cell else ""))
+        text = ", ".join(parts) or "the file"
+        return text[0].upper() + text[1:]
+
+    def __str__(self) -> str:
+        return f"{self.where()}: {self.message}" if (self.sheet or self.row or self.column) else self.message
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    required: bool
+    help: str
+
+
+OBSERVATION_FIELDS = (
+    Field("indicator_id", True, "The indicator, from the list (or declared on the New indicators sheet)."),
+    Field("area", True, "all_pko for all peacekeeping operations, or a mission's acronym (MINUSMA, ...), from the list."),
+    Field("period", True, "2023 (a year), 2023-05 (a month), 2023-06-30 (a day), 2023-01/2023-08 "
+                          "(January to August) or 2022/23 (a fiscal year, July to June). Type it as text."),
+    Field("period_label", False, "The period as the report words it, in English: 'as of May 2023'. "
+                                 "Empty: the period itself."),
+    Field("value", True, "The number alone, with a point for decimals and no separators: 25.6, 1067. "
+                         "A percentage as 25.6 (or 25.6 % in a cell formatted as a percentage)."),
+    Field("unit", True, "The indicator's unit, from the list (count, percent, ...): a check that the "
+                        "value is what you mean."),
+    Field("qualifier", False, "exact (empty means exact), more_than, at_least, nearly, about, less_than or at_most."),
+    Field("obs_status", False, "normal (empty means normal), estimated, provisional or break."),
+    Field("stated_by", True, "Secretariat; Member State: <country>; Security Council; Working Group; or <body>: <who>."),
+    Field("source_id", True, "The report, from the list (or declared on the New sources sheet)."),
+    Field("locator", True, "Where in the report: para 44, footnote 7, annex para 12, table 2 ..."),
+    Field("quote", True, "The sentence that states the value, copied exactly from the report (one line)."),
+    Field("quote_en", False, "An English rendering of the quote."),
+    Field("value_text", False, "The exact characters of the quote that state the value (8.8 万, 25.6%): "
+                               "checked against the value."),
+    Field("note", False, "Anything a reader needs: what is counted, differences of definition."),
+    Field("revision", False, "yes when this value corrects one already published for the same "
+                             "indicator, area and period; otherwise leave empty."),
+)
+SOURCE_FIELDS = (
+    Field("source_id", True, "A short new id: lower-case letters, digits, - and . (e.g. s-2024-123)."),
+    Field("symbol", False, "The UN document symbol (S/2024/123), when confirmed."),
+    Field("cite_as", True, "How a citation names the report: the symbol, or a short title and date."),
+    Field("title_en", True, "Title in English."),
+    Field("title_zh", False, "Title in Chinese, as the report gives it."),
+    Field("issuing_body", True, "Who issued it: Secretary-General, a CPAS export, ..."),
+    Field("date", True, "Date of the report: 2024-03-05, 2024-03 or 2024 (as precisely as known)."),
+    Field("url", False, "Link to the document (https://...)."),
+    Field("numbering", False, "What a locator refers to (paragraphs 1-80; rows of the export)."),
+    Field("identification", False, "How the symbol and date were established."),
+)
+INDICATOR_FIELDS = (
+    Field("indicator_id", True, "A short new id: lower-case letters, digits and _ (e.g. cpas_missions_reporting)."),
+    Field("family", True, "One of: " + ", ".join(vocab.FAMILIES) + "."),
+    Field("name_en", True, "Name in English."),
+    Field("name_zh", False, "Name in Chinese."),
+    Field("unit", True, "One of the units on the Lists sheet."),
+    Field("definition", True, "What is counted or measured, in English."),
+    Field("chart", False, "line (empty means line) or bar."),
+    Field("break_note", False, "Related series defined differently, if any."),
+)
+AREA_FIELDS = (
+    Field("area_id", True, "A short new id: a mission's English acronym, or a word such as west_africa."),
+    Field("name_en", True, "Name in English."),
+    Field("name_zh", False, "Name in Chinese."),
+    Field("kind", True, "One of: " + ", ".join(vocab.AREA_KINDS) + "."),
+)
+SHEETS = {"Observations": OBSERVATION_FIELDS, "New sources": SOURCE_FIELDS,
+          "New indicators": INDICATOR_FIELDS, "New areas": AREA_FIELDS}
+IGNORED_SHEETS = ("Instructions", "Lists")  # the template's own help sheets
+
+# A tag (<script>, </b>, <img src=...>, <!-- -->) or a javascript: link; "a < b > c" is not one.
+_MARKUP = re.compile(r"<(/?[A-Za-z][A-Za-z0-9-]*(\s[^<>]*)?/?|!--.*?--)>|javascript\s*:", re.IGNORECASE)
+_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)$")
+_PERCENT_TEXT = re.compile(r"^([+-]?(\d+\.?\d*|\.\d+))\s*%$")
+_IDS = {"source_id": re.compile(r"^[a-z0-9][a-z0-9._-]{0,79}$"),
+        "indicator_id": re.compile(r"^[a-z][a-z0-9_]{1,79}$"),
+        "area_id": re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")}
+_YES = {"yes", "y", "true", "1", "x", "是"}
+_NO = {"no", "n", "false", "0", "否"}
+_PERCENT_UNITS = ("percent", "percentage_points")
+
+
+def normalise_label(text) -> str:
+    return re.sub(r"[\s\-]+", "_", str(text or "").strip().strip("*").strip().lower())
+
+
+# --- What the store holds -------------------------------------------------------------------
+
+@dataclass
+class StoreState:
+    indicators: dict[str, dict]
+    areas: dict[str, dict]
+    sources: dict[str, dict]
+    latest: dict[tuple[str, str, str], dict]  # (indicator, area, period) -> latest vintage
+    next_obs_id: int
+    next_intake_id: int
+
+    @classmethod
+    def load(cls, conn) -> "StoreState":
+        def rows(table, key):
+            return {r[key]: dict(r) for r in conn.execute(sa.select(table)).mappings()}
+
+        v = schema.observations
+        latest = {}
+        for r in conn.execute(sa.select(v.c.obs_id, v.c.indicator_id, v.c.area, v.c.period, v.c.period_label, v.c.value,
+                                        v.c.qualifier, v.c.source_id, v.c.locator, v.c.quote,
+                                        v.c.vintage)).mappings():
+            latest[(r["indicator_id"], r["area"], r["period"])] = dict(r)
+        next_obs = conn.execute(sa.select(sa.func.coalesce(sa.func.max(schema.observation_vintages.c.obs_id), 0))).scalar()
+        next_intake = conn.execute(sa.select(sa.func.coalesce(sa.func.max(schema.intake_files.c.intake_id), 0))).scalar()
+        return cls(rows(schema.indicators, "indicator_id"), rows(schema.areas, "area_id"),
+                   rows(schema.sources, "source_id"), latest, next_obs + 1, next_intake + 1)
+
+
+# --- The checks ----------------------------------------------------------------------------
+
+@dataclass
+class Plan:
+    """What a file would change, or why it cannot be applied."""
+    rows_read: int = 0
+    observations: list[dict] = field(default_factory=list)  # new values and revisions
+    unchanged: int = 0
+    sources: list[dict] = field(default_factory=list)
+    areas: list[dict] = field(default_factory=list)
+    indicators: list[dict] = field(default_factory=list)
+    errors: list[IntakeError] = field(default_factory=list)
+    error_count: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.error_count == 0
+
+    @property
+    def declared(self) -> int:
+        return len(self.sources) + len(self.areas) + len(self.indicators)
+
+
+class _Row:
+    """One row of a sheet, its cells addressed by column name."""
+
+    def __init__(self, number: int, cells: list[Cell], columns: dict[str, int]):
+        self.number, self.cells, self.columns = number, cells, columns
+
+    def cell(self, name: str) -> Cell:
+        idx = self.columns.get(name)
+        if idx is None or idx >= len(self.cells):
+            ref = f"{column_letter(idx + 1)}{self.number}" if idx is not None else ""
+            return Cell(None, "empty", ref)
+        return self.cells[idx]
+
+
+class Checker:
+    def __init__(self, state: StoreState, seeds: Path | None, max_rows: int,
+                 progress: Callable[[int], None] | None = None):
+        self.state = state
+        self.seeds = seeds
+        self.max_rows = max_rows
+        self.progress = progress
+        self.plan = Plan()
+        self._seed_texts: dict[str, str | None] = {}
+        self._sheet = ""
+        self._rows_counted = 0
+
+    # -- errors
+    def error(self, code: str, message: str, row: int | None = None, column: str = "",
+              cell: str = "", value="") -> None:
+        self.plan.error_count += 1
+        if len(self.plan.errors) < MAX_LISTED_ERRORS:
+            shown = "" if value is None else str(value)
+            self.plan.errors.append(IntakeError(code, self._sheet, row, column, cell, shown, message))
+
+    def _cell_error(self, code: str, row: _Row, name: str, cell: Cell, message: str) -> None:
+        self.error(code, message, row.number, name, cell.ref, _shown(cell))
+
+    # -- the file
+    def check(self, sheets: list[Sheet], csv_file: bool) -> Plan:
+        by_role: dict[str, Sheet] = {}
+        unknown: list[Sheet] = []
+        for sheet in sheets:
+            self._sheet = sheet.name
+            role = next((r for r in (*SHEETS, *IGNORED_SHEETS) if normalise_label(r) == normalise_label(sheet.name)), None)
+            if csv_file:
+                role = "Observations"
+            if sheet.hidden and role not in IGNORED_SHEETS:
+                self.error("hidden-sheet",
+                           f"The sheet '{sheet.name}' is hidden. Hidden sheets are not read, so what is on "
+                           f"it would be lost: unhide it (right-click a sheet tab > Unhide) and move its "
+                           f"rows to the Observations sheet, or delete it.")
+                continue
+            if role in IGNORED_SHEETS:
+                continue
+            if role is None:
+                unknown.append(sheet)
+            else:
+                by_role[role] = sheet
+        if "Observations" not in by_role and len(unknown) == 1 and not any(r in by_role for r in SHEETS):
+            by_role["Observations"] = unknown.pop()  # a plain one-sheet workbook
+        for sheet in unknown:
+            self._sheet = sheet.name
+            if _has_content(sheet):
+                self.error("unknown-sheet",
+                           f"The sheet '{sheet.name}' is not one the drop folder reads (Observations, "
+                           f"New sources, New indicators, New areas). Move its rows to the right sheet, "
+                           f"or delete it.")
+        if not any(r in by_role for r in SHEETS):
+            self._sheet = ""
+            self.error("missing-sheet", "The workbook has no sheet named Observations. Use the template, "
+                                        "or name the sheet that holds the values Observations.")
+            return self.plan
+        # Declarations first: the values may refer to them.
+        for role, handler in (("New sources", self._source), ("New areas", self._area),
+                              ("New indicators", self._indicator), ("Observations", self._observation)):
+            if role in by_role:
+                self._read_sheet(by_role[role], SHEETS[role], handler, csv_file)
+        self._sheet = ""
+        order = {s.name: n for n, s in enumerate(sheets)}
+        self.plan.errors.sort(key=lambda e: (order.get(e.sheet, -1), e.row or 0, _col(e.cell) if e.cell else 10**6))
+        return self.plan
+
+    def _read_sheet(self, sheet: Sheet, fields, handler, csv_file: bool) -> None:
+        self._sheet = sheet.name
+        merged_header, covered = self._merged(sheet)
+        rows = sheet.rows()
+        header, columns, body_start = self._header(rows, fields, merged_header)
+        if columns is None:
+            return
+        width = len(header)
+        seen_keys: dict = {}
+        for number, cells in rows:
+            if not any(c.kind != "empty" for c in cells):
+                continue
+            self._rows_counted += 1
+            self.plan.rows_read += 1
+            if self._rows_counted > self.max_rows:
+                self.error("too-many-rows",
+                           f"The file has more than {self.max_rows:,} rows, the most one file may hold. "
+                           f"Split it into several files.", number)
+                return
+            if self.progress and self._rows_counted % 5000 == 0:
+                self.progress(self._rows_counted)
+            row = _Row(number, cells, columns)
+            for extra in cells[width:]:
+                if extra.kind != "empty":
+                    self.error("extra-cell", f"This cell is beyond the last named column. Delete it, or "
+                                             f"give its column a name from the template.",
+                               number, column_letter(_col(extra.ref)), extra.ref, _shown(extra))
+            usable = {}
+            for f in fields:
+                if f.name not in columns:
+                    continue  # a missing column is reported once, on row 1
+                cell = row.cell(f.name)
+                if cell.ref in covered:
+                    continue  # reported once as a merged range
+                if cell.kind == "formula":
+                    self._cell_error("formula-cell", row, f.name, cell,
+                                     f"This cell holds a formula ({cell.value}). Only typed values are read: "
+                                     f"copy the column and paste it back with Paste Special > Values.")
+                elif cell.kind == "error":
+                    self._cell_error("type-error", row, f.name, cell,
+                                     f"This cell shows the Excel error {cell.value}. Type the value itself.")
+                elif cell.kind == "text" and _MARKUP.search(cell.value):
+                    self._cell_error("markup-in-text", row, f.name, cell,
+                                     "This text contains HTML or script (<...>). Cells are plain text: "
+                                     "remove the tags.")
+                else:
+                    if cell.kind == "empty" and f.required:
+                        self._cell_error("missing-cell", row, f.name, cell,
+                                         f"This cell is empty, and {f.name} is required. {f.help}")
+                    usable[f.name] = cell
+            handler(row, usable, seen_keys)
+
+    def _merged(self, sheet: Sheet) -> tuple[set[str], set[str]]:
+        """Report merged ranges; return the header cells and all other cells they cover."""
+        header_refs, covered = set(), set()
+        for rng in sheet.merged:
+            first, _, last = rng.partition(":")
+            c1, r1 = _col(first), int(re.sub(r"[A-Z]", "", first))
+            c2, r2 = (_col(last), int(re.sub(r"[A-Z]", "", last))) if last else (c1, r1)
+            if r1 == 1:
+                self.error("merged-cell",
+                           f"Cells {rng} are merged in the header row. Unmerge them (Home > Merge & Center) "
+                           f"and give each column its own name from the template.", 1, "", rng)
+            else:
+                self.error("merged-cell",
+                           f"Cells {rng} are merged. Unmerge them (Home > Merge & Center) and type the value "
+                           f"in every row it applies to.", r1, "", rng)
+            if (c2 - c1 + 1) * (r2 - r1 + 1) <= 100_000:
+                for r in range(r1, r2 + 1):
+                    for c in range(c1, c2 + 1):
+                        if (r, c) != (r1, c1):
+                            (header_refs if r == 1 else covered).add(f"{column_letter(c)}{r}")
+        return header_refs, covered
+
+    def _header(self, rows, fields, merged_header: set[str]):
+        """Map column names to positions. The names must be on row 1."""
+        names = {f.name for f in fields}
+        first = None
+        looked = []
+        for number, cells in rows:
+            if not any(c.kind != "empty" for c in cells):
+                continue
+            looked.append((number, cells))
+            labels = {normalise_label(c.value) for c in cells if c.kind == "text"}
+            if len(labels & names) >= 2:
+                first = (number, cells)
+                break
+            if len(looked) >= 10:
+                break
+        if first is None:
+            if not looked:
+                if any(f.required for f in fields) and fields is OBSERVATION_FIELDS:
+                    self.error("blank-sheet", "This sheet is empty: there is nothing to add.")
+                return [], None, 0
+            first = looked[0]  # no row looks like the template's: report against the first
+        number, cells = first
+        if number != 1:
+            above = f"row 1" if number == 2 else f"rows 1 to {number - 1}"
+            self.error("header-position",
+                       f"The column names are on row {number}; they must be on row 1. Delete {above} "
+                       f"(select the rows, right-click > Delete).", number)
+            return [], None, 0
+        columns: dict[str, int] = {}
+        unknown: list[tuple[int, Cell]] = []
+        for idx, cell in enumerate(cells):
+            if cell.kind == "empty":
+                if cell.ref not in merged_header:
+                    columns.setdefault(f"\0blank{idx}", idx)
+                continue
+            label = normalise_label(cell.value)
+            if label in columns:
+                self.error("duplicate-label", f"Two columns are named '{cell.value}'. Keep one of them.",
+                           1, str(cell.value), cell.ref, cell.value)
+            elif label in names:
+                columns[label] = idx
+            else:
+                unknown.append((idx, cell))
+        for idx, cell in unknown:
+            close = difflib.get_close_matches(normalise_label(cell.value),
+                                              [n for n in names if n not in columns], n=1, cutoff=0.6)
+            hint = (f" Did you mean '{close[0]}'? Rename the column to exactly that." if close else
+                    f" Rename it to one of the template's names, or delete the column.")
+            self.error("incorrect-label", f"The column name '{cell.value}' is not one the drop folder reads."
+                       + hint, 1, str(cell.value), cell.ref, cell.value)
+        for f in fields:
+            if f.required and f.name not in columns:
+                self.error("missing-label", f"The required column '{f.name}' is missing from row 1. "
+                                            f"{f.help}", 1, f.name)
+        # blank header cells above data: reported if data is found below them
+        blanks = {idx for key, idx in columns.items() if key.startswith("\0blank")}
+        columns = {k: v for k, v in columns.items() if not k.startswith("\0blank")}
+        self._blank_columns = blanks
+        width = max([*columns.values(), *blanks, -1]) + 1
+        if blanks:
+            columns.update({f"\0blank{idx}": idx for idx in blanks})
+        return [None] * width, columns, number + 1
+
+    # -- one row of each sheet
+    def _declared_ok(self, row: _Row, cells: dict, key: str, fields) -> dict | None:
+        rec = {}
+        for f in fields:
+            cell = cells.get(f.name)
+            if cell is None or cell.kind == "empty":
+                rec[f.name] = None
+                continue
+            text = self._text(row, f.name, cell)
+            rec[f.name] = text
+        ident = rec.get(key)
+        if ident is None:
+            return None
+        if not _IDS[key].match(ident):
+            self._cell_error("constraint-error", row, key, cells[key],
+                             f"'{ident}' is not a usable id. {next(f.help for f in fields if f.name == key)}")
+            return None
+        return rec
+
+    def _check_blank_columns(self, row: _Row):
+        for idx in getattr(self, "_blank_columns", ()):
+            if idx < len(row.cells) and row.cells[idx].kind != "empty":
+                cell = row.cells[idx]
+                self.error("blank-label", "This column has no name in row 1. Give it a name from the "
+                                          "template, or delete the column.", row.number,
+                           column_letter(idx + 1), cell.ref, _shown(cell))
+
+    def _source(self, row: _Row, cells: dict, seen: dict) -> None:
+        self._check_blank_columns(row)
+        rec = self._declared_ok(row, cells, "source_id", SOURCE_FIELDS)
+        date_cell = cells.get("date")
+        if date_cell is not None and date_cell.kind != "empty":
+            iso = self._date(row, date_cell)
+            if rec is not None:
+                rec["date"] = iso
+        if rec is None or rec.get("date") is None:
+            return
+        if rec.get("url") and not re.match(r"^https?://\S+$", rec["url"]):
+            self._cell_error("constraint-error", row, "url", cells["url"],
+                             "A link must start with https:// (or http://). Leave it empty if there is none.")
+            return
+        start, _ = period_bounds(rec["date"])
+        rec.update(date_start=start, date_precision={1: "year", 2: "month", 3: "day"}[rec["date"].count("-") + 1],
+                   seed_file=None)
+        for name in ("title_zh", "numbering", "identification"):
+            rec[name] = rec.get(name) or ""
+        self._declare(row, cells, rec, "source_id", self.state.sources, self.plan.sources, seen,
+                      ("symbol", "cite_as", "title_en", "title_zh", "issuing_body", "date", "url"))
+
+    def _area(self, row: _Row, cells: dict, seen: dict) -> None:
+        self._check_blank_columns(row)
+        rec = self._declared_ok(row, cells, "area_id", AREA_FIELDS)
+        if rec is None:
+            return
+        if rec.get("kind") and rec["kind"] not in vocab.AREA_KINDS:
+            self._cell_error("constraint-error", row, "kind", cells["kind"],
+                             f"'{rec['kind']}' is not a kind of area. Use one of: {', '.join(vocab.AREA_KINDS)}.")
+            return
+        rec["name_zh"] = rec.get("name_zh") or ""
+        self._declare(row, cells, rec, "area_id", self.state.areas, self.plan.areas, seen,
+                      ("name_en", "name_zh", "kind"))
+
+    def _indicator(self, row: _Row, cells: dict, seen: dict) -> None:
+        self._check_blank_columns(row)
+        rec = self._declared_ok(row, cells, "indicator_id", INDICATOR_FIELDS)
+        if rec is None:
+            return
+        ok = True
+        for name, terms in (("family", vocab.FAMILIES), ("unit", vocab.UNITS)):
+            if rec.get(name):
+                found = _term(rec[name], terms)
+                if found is None:
+                    ok = False
+                    self._cell_error("constraint-error", row, name, cells[name],
+                                     f"'{rec[name]}' is not in the list. Use one of: {', '.join(terms)}.")
+                rec[name] = found
+        rec["chart"] = (rec.get("chart") or "line").lower()
+        if rec["chart"] not in vocab.CHART_TYPES:
+            ok = False
+            self._cell_error("constraint-error", row, "chart", cells["chart"], "Use line or bar.")
+        if not ok:
+            return
+        rec["name_zh"] = rec.get("name_zh") or ""
+        self._declare(row, cells, rec, "indicator_id", self.state.indicators, self.plan.indicators, seen,
+                      ("family", "name_en", "name_zh", "unit", "definition", "chart", "break_note"))
+
+    def _declare(self, row, cells, rec, key, known, out, seen, compared) -> None:
+        ident = rec[key]
+        if ident in seen:
+            self._cell_error("duplicate-row", row, key, cells[key],
+                             f"'{ident}' is declared twice on this sheet (first on row {seen[ident]}). "
+                             f"Keep one row.")
+            return
+        seen[ident] = row.number
+        if ident in known:
+            old = known[ident]
+            differs = [c for c in compared if (rec.get(c) or "") != (old.get(c) or "") and rec.get(c)]
+            if differs:
+                self._cell_error("constraint-error", row, key, cells[key],
+                                 f"'{ident}' already exists with a different {differs[0]} "
+                                 f"('{old.get(differs[0])}'). Use it without declaring it again, or choose "
+                                 f"a new id.")
+            return  # the same declaration again: nothing to add
+        if any(r.get(key) == ident for r in out):
+            return
+        out.append(rec)
+        known[ident] = rec
+
+    def _observation(self, row: _Row, cells: dict, seen: dict) -> None:
+        self._check_blank_columns(row)
+        st = self.state
+        rec: dict = {}
+        ok = True
+
+        def text(name):
+            cell = cells.get(name)
+            if cell is None or cell.kind == "empty":
+                return None
+            return self._text(row, name, cell)
+
+        indicator = self._known(row, cells, "indicator_id", st.indicators, "indicator",
+                                "on the Lists sheet, or declare it on the New indicators sheet")
+        area = self._known(row, cells, "area", st.areas, "area",
+                           "on the Lists sheet, or declare it on the New areas sheet")
+        source = self._known(row, cells, "source_id", st.sources, "source",
+                             "on the Lists sheet, or declare it on the New sources sheet")
+        ind = st.indicators.get(indicator) if indicator else None
+
+        period, label = self._period(row, cells.get("period"))
+        value, value_text = self._value(row, cells.get("value"), ind)
+
+        unit = None
+        if cells.get("unit") is not None and cells["unit"].kind != "empty":
+            unit_text = text("unit")
+            unit = _term(unit_text, vocab.UNITS) if unit_text else None
+            if unit_text and unit is None:
+                ok = False
+                self._cell_error("constraint-error", row, "unit", cells["unit"],
+                                 f"'{unit_text}' is not a unit in the list. Use one of: {', '.join(vocab.UNITS)}.")
+            elif ind and unit and unit != ind["unit"]:
+                ok = False
+                self._cell_error("unit-mismatch", row, "unit", cells["unit"],
+                                 f"The indicator {indicator} is measured in {ind['unit']}, but this row says "
+                                 f"{unit}. Check the indicator and the value, or declare a new indicator for "
+                                 f"values in {unit}.")
+
+        qualifier = self._vocab(row, cells.get("qualifier"), vocab.QUALIFIERS, "exact", "qualifier")
+        status = self._vocab(row, cells.get("obs_status"), vocab.OBS_STATUS, "normal", "status")
+        revision = self._yes_no(row, cells.get("revision"))
+        stated_by, locator, quote = text("stated_by"), text("locator"), text("quote")
+        quote_en, note, given_value_text = text("quote_en"), text("note"), text("value_text")
+        given_label = text("period_label")
+
+        if quote and ("\n" in quote or "\r" in quote):
+            ok = False
+            self._cell_error("constraint-error", row, "quote", cells["quote"],
+                             "The quote has a line break. Copy the sentence from the report as one line.")
+        elif quote and source and value is not None:
+            seed = self._seed_text(source)
+            if seed is not None and quote not in seed:
+                ok = False
+                self._cell_error("quote-not-found", row, "quote", cells["quote"],
+                                 f"This quote is not word for word in the text of "
+                                 f"{st.sources[source]['cite_as']}. Copy it from the report again, exactly.")
+        if given_value_text and value is not None:
+            if quote and given_value_text not in quote:
+                ok = False
+                self._cell_error("value-not-in-quote", row, "value_text", cells["value_text"],
+                                 "These characters are not in the quote. Copy them from the quote exactly.")
+            else:
+                try:
+                    stated = parse_number(given_value_text)
+                except NumberError:
+                    stated = None
+                if stated is None or not same_number(stated, value):
+                    ok = False
+                    says = f"states {stated:g}" if stated is not None else "states no number that can be read"
+                    self._cell_error("value-mismatch", row, "value_text", cells["value_text"],
+                                     f"This text {says}, but the value is {value:g}. Correct one of them.")
+
+        needed = (indicator, area, source, period, value, unit, stated_by, locator, quote, qualifier,
+                  status, revision)
+        if not ok or any(v is None for v in needed):
+            return  # every reason has been reported
+        key = (indicator, area, period)
+        published = st.latest.get(key)
+        label = given_label or (published["period_label"] if published else label)
+        rec = {
+            "indicator_id": indicator, "area": area, "period": period, "period_label": label,
+            "value": value, "value_text": given_value_text or value_text, "qualifier": qualifier,
+            "obs_status": status, "stated_by": stated_by, "source_id": source, "locator": locator,
+            "quote": quote, "quote_en": quote_en or "", "note": note,
+            "origin_line": row.number, "_sheet": self._sheet,
+        }
+        if key in seen:
+            first_row, first = seen[key]
+            same = (first["value"], first["qualifier"]) == (value, qualifier)
+            what = "repeats" if same else "gives a different value for"
+            self.error("duplicate-row",
+                       f"This row {what} the indicator, area and period of row {first_row} "
+                       f"({indicator}, {area}, {period}). Keep one of the two rows.",
+                       row.number, "period", cells["period"].ref, period)
+            return
+        seen[key] = (row.number, rec)
+        self._against_published(row, cells, rec, revision)
+
+    def _against_published(self, row: _Row, cells: dict, rec: dict, revision: bool) -> None:
+        st = self.state
+        key = (rec["indicator_id"], rec["area"], rec["period"])
+        old = st.latest.get(key)
+        if old is None:
+            if revision:
+                self.error("revision-error",
+                           "This row is marked as a revision, but no value is published for this indicator, "
+                           "area and period. Check the period, or empty the revision cell.",
+                           row.number, "revision", cells["revision"].ref, _shown(cells["revision"]))
+                return
+            rec["_action"] = "new"
+            self.plan.observations.append(rec)
+            return
+        same_value = (old["value"], old["qualifier"]) == (rec["value"], rec["qualifier"])
+        if same_value and old["source_id"] == rec["source_id"]:
+            self.plan.unchanged += 1  # already published exactly so
+            return
+        if same_value:
+            rec["_action"] = "restated"  # a newer citation for the same value
+            self.plan.observations.append(rec)
+            return
+        newer = _newer(st.sources.get(rec["source_id"]), st.sources.get(old["source_id"]))
+        if revision or newer:
+            rec["_action"] = "revised"
+            self.plan.observations.append(rec)
+            return
+        old_source = st.sources.get(old["source_id"], {}).get("cite_as", old["source_id"])
+        new_source = st.sources.get(rec["source_id"], {}).get("cite_as", rec["source_id"])
+        self.error("conflict",
+                   f"{rec['indicator_id']} for {rec['area']}, {rec['period']} is already published as "
+                   f"{_label(old['value'], old['qualifier'])} ({old_source}, {old['locator']}: "
+                   f"\u201c{_clip(old['quote'])}\u201d). This row says {_label(rec['value'], rec['qualifier'])} "
+                   f"({new_source}, {rec['locator']}: \u201c{_clip(rec['quote'])}\u201d). If this corrects "
+                   f"the published value, write yes in the revision column; otherwise correct the value.",
+                   row.number, "value", cells["value"].ref, _shown(cells["value"]))
+
+    # -- cells
+    def _text(self, row: _Row, name: str, cell: Cell) -> str | None:
+        if cell.kind == "text":
+            return cell.value.strip().replace("\u00a0", " ")
+        if cell.kind in ("number", "percent"):
+            return _plain(cell.value)
+        if cell.kind == "date":
+            return _iso_date(cell.value)
+        if cell.kind == "bool":
+            return "yes" if cell.value else "no"
+        return None
+
+    def _known(self, row: _Row, cells: dict, name: str, known: dict, what: str, where: str) -> str | None:
+        cell = cells.get(name)
+        if cell is None or cell.kind == "empty":
+            return None
+        text = self._text(row, name, cell)
+        if text in known:
+            return text
+        folded = {k.lower(): k for k in known}
+        if text and text.lower() in folded:
+            return folded[text.lower()]
+        by_name = [k for k, v in known.items()
+                   if text and text.lower() in (str(v.get("name_en") or "").lower(), str(v.get("name_zh") or "").lower(),
+                                                str(v.get("cite_as") or "").lower(), str(v.get("symbol") or "").lower())]
+        if by_name:
+            hint = f" Its id is {by_name[0]}: write that."
+        else:
+            close = difflib.get_close_matches(text or "", list(known), n=1, cutoff=0.75)
+            hint = f" Did you mean {close[0]}?" if close else ""
+        self._cell_error("foreign-key-error", row, name, cell,
+                         f"'{text}' is not a known {what}.{hint} Use an id {where}.")
+        return None
+
+    def _period(self, row: _Row, cell: Cell | None) -> tuple[str | None, str | None]:
+        if cell is None or cell.kind == "empty":
+            return None, None
+        hint = ("Write 2023 for a year, 2023-05 for a month, 2023-06-30 for a day, 2023-01/2023-08 for "
+                "January to August, or 2022/23 for a fiscal year, and format the cell as text.")
+        if cell.kind == "date":
+            d = cell.value
+            fmt = cell.fmt.lower().replace("[", " ")
+            if "d" not in fmt and "m" not in fmt.replace("mm:", ""):
+                return f"{d:%Y}", f"{d:%Y}"
+            if "d" not in fmt and d.day == 1:
+                return f"{d:%Y-%m}", f"{d:%Y-%m}"
+            return f"{d:%Y-%m-%d}", f"{d:%Y-%m-%d}"
+        if cell.kind in ("number", "percent"):
+            number = cell.value
+            if float(number).is_integer() and 1900 <= number <= 2100:
+                return str(int(number)), str(int(number))
+            return self._serial_or_error(row, cell, str(_plain(number)), hint)
+        if cell.kind != "text":
+            self._cell_error("type-error", row, "period", cell, f"This is not a period. {hint}")
+            return None, None
+        text = cell.value.strip()
+        try:
+            fiscal = fiscal_year(text)
+            if fiscal:
+                return fiscal, f"fiscal year {text.upper().removeprefix('FY').strip()}"
+            period_bounds(text)
+            return text, text
+        except PeriodError:
+            pass
+        return self._serial_or_error(row, cell, text, hint)
+
+    def _serial_or_error(self, row, cell, text, hint):
+        if re.fullmatch(r"\d{5}(\.0+)?", text) and 20000 <= float(text) <= 80000:
+            day = date(1899, 12, 30).toordinal() + int(float(text))
+            shown = date.fromordinal(day).isoformat()
+            self._cell_error("type-error", row, "period", cell,
+                             f"{text} is an Excel date stored as a plain number (it means {shown}). "
+                             f"Type the period as text instead, such as {shown[:7]} for the month. {hint}")
+        else:
+            self._cell_error("type-error", row, "period", cell, f"'{text}' is not a period that can be read. {hint}")
+        return None, None
+
+    def _value(self, row: _Row, cell: Cell | None, ind: dict | None) -> tuple[float | None, str | None]:
+        if cell is None or cell.kind == "empty":
+            return None, None
+        unit = ind["unit"] if ind else None
+        pct = unit in _PERCENT_UNITS
+        name = ind["indicator_id"] if ind else "the indicator"
+        if cell.kind == "percent":
+            if unit is not None and not pct:
+                self._cell_error("unit-mismatch", row, "value", cell,
+                                 f"This cell is formatted as a percentage, but {name} is measured in {unit}. "
+                                 f"Format the cell as a number (Home > Number format > General) and type the "
+                                 f"value itself.")
+                return None, None
+            value = round(float(cell.value) * 100, 10)
+            return value, f"{_plain(value)}%"
+        if cell.kind == "number":
+            value = float(cell.value)
+            text = _plain(cell.value)
+        elif cell.kind == "text":
+            raw = cell.value.strip()
+            m = _PERCENT_TEXT.match(raw)
+            if m and pct:
+                value = float(m.group(1))
+                return (value, raw) if math.isfinite(value) else (None, None)
+            if not _NUMBER.match(raw):
+                advice = ("Type the number alone, with a point for decimals and no thousands separators "
+                          "or units: 25.6 or 1067.")
+                if pct:
+                    advice += " The unit column already says it is a percentage."
+                self._cell_error("type-error", row, "value", cell, f"'{raw}' is text, not a number. {advice}")
+                return None, None
+            value, text = float(raw), raw
+        else:
+            self._cell_error("type-error", row, "value", cell,
+                             "This is not a number. Type the number alone: 25.6 or 1067.")
+            return None, None
+        if not math.isfinite(value):
+            self._cell_error("type-error", row, "value", cell, "This is not a finite number.")
+            return None, None
+        if pct and 0 < abs(value) < 1:
+            self._cell_error("percent-scale", row, "value", cell,
+                             f"{text} looks like a fraction, but {name} is measured in percent. Type "
+                             f"{_plain(round(value * 100, 10))} for {_plain(round(value * 100, 10))} %, or format "
+                             f"the cell as a percentage (Home > %). If the value really is below one percent, "
+                             f"type it with a % sign: {text}%.")
+            return None, None
+        return value, text
+
+    def _vocab(self, row, cell, terms, default, what):
+        if cell is None or cell.kind == "empty":
+            return default
+        text = self._text(row, what, cell)
+        found = _term(text, terms)
+        if found is None:
+            name = {"status": "obs_status"}.get(what, what)
+            self._cell_error("constraint-error", row, name, cell,
+                             f"'{text}' is not a {what} in the list. Use one of: {', '.join(terms)}.")
+        return found
+
+    def _yes_no(self, row, cell) -> bool | None:
+        if cell is None or cell.kind == "empty":
+            return False
+        text = (self._text(row, "revision", cell) or "").strip().lower()
+        if text in _YES:
+            return True
+        if text in _NO:
+            return False
+        self._cell_error("constraint-error", row, "revision", cell,
+                         "Write yes when this value corrects a published one; otherwise leave it empty.")
+        return None
+
+    def _date(self, row: _Row, cell: Cell) -> str | None:
+        if cell.kind == "date":
+            return cell.value.strftime("%Y-%m-%d")
+        text = self._text(row, "date", cell) or ""
+        if re.fullmatch(r"\d{4}(-\d{2}){0,2}", text):
+            try:
+                period_bounds(text)
+                return text
+            except PeriodError:
+                pass
+        self._cell_error("type-error", row, "date", cell,
+                         "This is not a date that can be read. Write 2024-03-05, 2024-03 or 2024.")
+        return None
+
+    def _seed_text(self, source: str) -> str | None:
+        if source not in self._seed_texts:
+            seed = self.state.sources.get(source, {}).get("seed_file")
+            path = (self.seeds / seed) if (seed and self.seeds) else None
+            self._seed_texts[source] = path.read_text(encoding="utf-8") if path and path.is_file() else None
+        return self._seed_texts[source]
+
+
+def _has_content(sheet: Sheet) -> bool:
+    return any(c.kind != "empty" for _, cells in sheet.rows() for c in cells)
+
+
+def _col(ref: str) -> int:
+    n = 0
+    for ch in ref:
+        if not ch.isalpha():
+            break
+        n = n * 26 + ord(ch.upper()) - 64
+    return n
+
+
+def _term(text: str | None, terms: dict) -> str | None:
+    """A vocabulary id from its id, English or Chinese name (any case)."""
+    if not text:
+        return None
+    t = text.strip().lower()
+    for key, term in terms.items():
+        if t in (key.lower(), key.lower().replace("_", " "), term.name_en.lower(), term.name_zh):
+            return key
+    return None
+
+
+def _plain(number) -> str:
+    if isinstance(number, float) and number.is_integer() and abs(number) < 1e15:
+        return str(int(number))
+    return str(number)
+
+
+def _iso_date(value) -> str:
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d") if value.time() == datetime.min.time() else value.isoformat()
+    return value.isoformat()
+
+
+def _shown(cell: Cell) -> str:
+    if cell.kind == "empty" or cell.value is None:
+        return ""
+    if cell.kind == "date":
+        return _iso_date(cell.value)
+    if cell.kind == "percent":  # as Excel shows it
+        return _plain(round(float(cell.value) * 100, 10)) + "%"
+    if cell.kind == "number":
+        return _plain(cell.value)
+    return str(cell.value)
+
+
+def _label(value: float, qualifier: str) -> str:
+    text = _plain(value)
+    return text if qualifier == "exact" else f"{vocab.QUALIFIERS[qualifier].name_en} {text}"
+
+
+def _clip(text: str, n: int = 80) -> str:
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def _newer(a: dict | None, b: dict | None) -> bool:
+    """Source ``a`` is a later report than ``b``."""
+    if not a or not b or not a.get("date_start") or not b.get("date_start"):
+        return False
+    return a["date_start"] > b["date_start"]
+
+
+def check(sheets: list[Sheet] | None, format_error: FormatError | None, state: StoreState,
+          seeds: Path | None, max_rows: int, csv_file: bool = False,
+          progress: Callable[[int], None] | None = None) -> Plan:
+    """Every problem in the file, or what it would change."""
+    checker = Checker(state, seeds, max_rows, progress)
+    if format_error is not None:
+        checker.error(format_error.code, format_error.message)
+        return checker.plan
+    try:
+        return checker.check(sheets, csv_file)
+    except FormatError as exc:  # a damaged sheet found while reading its rows
+        checker._sheet = ""
+        checker.error(exc.code, exc.message)
+        return checker.plan
+    except (OSError, KeyError, ValueError, EOFError) as exc:
+        checker._sheet = ""
+        checker.error("format-error", f"The file could not be read to the end ({type(exc).__name__}): it "
+                                      f"may be damaged or incompletely saved. Open it in Excel, save it "
+                                      f"again, and put it in the inbox.")
+        return checker.plan
+
+
+# --- Applying ------------------------------------------------------------------------------
+
+def apply(conn, state: StoreState, plan: Plan, intake: dict, stored_path: str) -> dict[str, int]:
+    """Write the file's record and, if accepted, its values, on ``conn`` (one transaction
+    opened by the caller). Returns the counts recorded."""
+    counts = {"added": 0, "revised": 0, "unchanged": plan.unchanged, "declared": 0}
+    intake_id = intake["intake_id"]
+    if intake["status"] == "accepted":
+        for table, recs in ((schema.sources, plan.sources), (schema.areas, plan.areas),
+                            (schema.indicators, plan.indicators)):
+            if recs:
+                conn.execute(table.insert(), [{c.name: (intake_id if c.name == "intake_id" else r.get(c.name))
+                                               for c in table.columns} for r in recs])
+        counts["declared"] = plan.declared
+        rows, superseded = [], []
+        next_id = state.next_obs_id
+        now = intake["processed_at"]
+        for rec in plan.observations:
+            key = (rec["indicator_id"], rec["area"], rec["period"])
+            before = state.latest.get(key)
+            start, end = period_bounds(rec["period"])
+            span_class, span_label = span(rec["period"])
+            sheet = rec["_sheet"]
+            row = {c.name: rec.get(c.name) for c in schema.observation_vintages.columns}
+            row.update(obs_id=next_id, period_start=start, period_end=end, span_class=span_class,
+                       span_label=span_label,
+                       origin_file=stored_path + (f", sheet {sheet}" if sheet else ""),
+                       vintage=before["vintage"] + 1 if before else 1,
+                       revises_obs_id=before["obs_id"] if before else None, is_latest=True,
+                       revised=rec["_action"] == "revised", intake_id=intake_id, published_at=now)
+            if before:
+                superseded.append(before["obs_id"])
+            counts["revised" if rec["_action"] == "revised" else "added"] += 1
+            rows.append(row)
+            state.latest[key] = {**row}
+            next_id += 1
+        state.next_obs_id = next_id
+        intake.update(counts)
+        conn.execute(schema.intake_files.insert(), [intake])
+        if superseded:
+            v = schema.observation_vintages
+            for i in range(0, len(superseded), 1000):
+                conn.execute(sa.update(v).where(v.c.obs_id.in_(superseded[i:i + 1000])).values(is_latest=False))
+        if rows:
+            _insert_many(conn, schema.observation_vintages, rows)
+    else:
+        intake.update(counts)
+        conn.execute(schema.intake_files.insert(), [intake])
+    if plan.errors:
+        conn.execute(schema.intake_errors.insert(), [
+            {"intake_id": intake_id, "seq": n, "code": e.code, "sheet": e.sheet, "row": e.row,
+             "column": e.column, "cell": e.cell, "value": e.value[:2000], "message": e.message}
+            for n, e in enumerate(plan.errors, start=1)])
+    return counts
+
+
+def _insert_many(conn, table: sa.Table, rows: list[dict]) -> None:
+    """Many rows at once: through a DataFrame DuckDB reads directly (executemany is slow)."""
+    if len(rows) < 500:
+        conn.execute(table.insert(), rows)
+        return
+    import pandas as pd
+
+    names = [c.name for c in table.columns]
+    frame = pd.DataFrame(rows, columns=names)
+    raw = conn.connection.driver_connection
+    raw.register("intake_rows", frame)
+    try:
+        cols = ", ".join(f'"{n}"' for n in names)
+        casts = ", ".join(f'CAST("{n}" AS {_duck_type(c)})' for n, c in zip(names, table.columns))
+        conn.exec_driver_sql(f'INSERT INTO "{table.name}" ({cols}) SELECT {casts} FROM intake_rows')
+    finally:
+        raw.unregister("intake_rows")
+
+
+def _duck_type(column: sa.Column) -> str:
+    kind = column.type
+    if isinstance(kind, sa.Boolean):
+        return "BOOLEAN"
+    if isinstance(kind, sa.Integer):
+        return "BIGINT"
+    if isinstance(kind, sa.Float):
+        return "DOUBLE"
+    if isinstance(kind, sa.DateTime):
+        return "TIMESTAMP"
+    if isinstance(kind, sa.Date):
+        return "DATE"
+    return "VARCHAR"
