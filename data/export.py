@@ -16,11 +16,11 @@ import sqlalchemy as sa
 
 from indicators.query import EXPORT_COLUMNS, Filters, iter_observations
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def safe_text(value: str) -> str:
-    return "'" + value if value.startswith(_FORMULA_START) else value
+    return "'" + value if value.startswith(FORMULA_START) else value
 
 
 def cell(value) -> str:
@@ -101,7 +101,7 @@ def _sql_safe(expr):
     if isinstance(kind, (sa.Date, sa.Integer)):
         return sa.func.coalesce(sa.cast(expr, sa.Text), "")
     return sa.case((expr.is_(None), ""),
-                   (sa.func.left(expr, 1).in_(_FORMULA_START), sa.literal("'") + expr), else_=expr)
+                   (sa.func.left(expr, 1).in_(FORMULA_START), sa.literal("'") + expr), else_=expr)
 
 
 def _sql_quoted(text):

@@ -31,6 +31,7 @@ import sqlalchemy as sa
 
 from data import schema
 from data.numbers import NumberError, parse_number, same_number
+from data.export import FORMULA_START
 from data.periods import PeriodError, fiscal_year, period_bounds, span
 from data.sheets import Cell, FormatError, Sheet, column_letter
 from indicators import vocabulary as vocab
@@ -135,6 +136,18 @@ _IDS = {"source_id": re.compile(r"^[a-z0-9][a-z0-9._-]{0,79}$"),
 _YES = {"yes", "y", "true", "1", "x", "是"}
 _NO = {"no", "n", "false", "0", "否"}
 _PERCENT_UNITS = ("percent", "percentage_points")
+
+
+# Columns of the export contract (indicators.query.EXPORT_COLUMNS) that repeat what the store
+# already says about an indicator, period or source. An exported file may come back with
+# them: they are read only to check that they still agree with the store, never to change it.
+EXPORT_DERIVED = ("indicator_name", "family", "period_start", "period_end", "source_symbol",
+                  "source_title", "source_date")
+
+
+def unguard(text: str) -> str:
+    """Undo the export's formula guard (data.export.safe_text): ``'=x`` is the text ``=x``."""
+    return text[1:] if text[:1] == "'" and text[1:2].startswith(FORMULA_START) and text[1:2] else text
 
 
 def normalise_label(text) -> str:
@@ -324,6 +337,8 @@ class Checker:
                         self._cell_error("missing-cell", row, f.name, cell,
                                          f"This cell is empty, and {f.name} is required. {f.help}")
                     usable[f.name] = cell
+            if fields is OBSERVATION_FIELDS:  # an exported file's descriptive columns, to compare
+                usable.update({name: row.cell(name) for name in EXPORT_DERIVED if name in columns})
             handler(row, usable, seen_keys)
 
     def _merged(self, sheet: Sheet) -> tuple[set[str], set[str]]:
@@ -387,7 +402,7 @@ class Checker:
             if label in columns:
                 self.error("duplicate-label", f"Two columns are named '{cell.value}'. Keep one of them.",
                            1, str(cell.value), cell.ref, cell.value)
-            elif label in names:
+            elif label in names or (fields is OBSERVATION_FIELDS and label in EXPORT_DERIVED):
                 columns[label] = idx
             else:
                 unknown.append((idx, cell))
@@ -591,6 +606,7 @@ class Checker:
                     self._cell_error("value-mismatch", row, "value_text", cells["value_text"],
                                      f"This text {says}, but the value is {value:g}. Correct one of them.")
 
+        ok = self._derived_agree(row, cells, ind, period, st.sources.get(source)) and ok
         needed = (indicator, area, source, period, value, unit, stated_by, locator, quote, qualifier,
                   status, revision)
         if not ok or any(v is None for v in needed):
@@ -616,6 +632,32 @@ class Checker:
             return
         seen[key] = (row.number, rec)
         self._against_published(row, cells, rec, revision)
+
+    def _derived_agree(self, row: _Row, cells: dict, ind: dict | None, period: str | None,
+                       src: dict | None) -> bool:
+        """An exported file's descriptive columns must still say what the store says."""
+        if not any(name in cells for name in EXPORT_DERIVED):
+            return True
+        start, end = period_bounds(period) if period else (None, None)
+        expected = {
+            "indicator_name": ind and ind["name_en"], "family": ind and ind["family"],
+            "period_start": period and (start.isoformat() if start else ""),
+            "period_end": period and end.isoformat(),
+            "source_symbol": src and (src["symbol"] or ""), "source_title": src and src["title_en"],
+            "source_date": src and src["date"],
+        }
+        ok = True
+        for name, want in expected.items():
+            cell = cells.get(name)
+            if cell is None or want is None:
+                continue  # column absent, or the row's id is already reported as unknown
+            given = _shown(cell).strip().lstrip("'")  # the export's formula guard is not data
+            if given != want:
+                ok = False
+                self._cell_error("derived-mismatch", row, name, cell,
+                                 f"This column repeats what the dashboard already holds ('{_clip(want)}'); "
+                                 f"it cannot change it. Delete the column, or put back the exported text.")
+        return ok
 
     def _against_published(self, row: _Row, cells: dict, rec: dict, revision: bool) -> None:
         st = self.state
@@ -657,7 +699,7 @@ class Checker:
     # -- cells
     def _text(self, row: _Row, name: str, cell: Cell) -> str | None:
         if cell.kind == "text":
-            return cell.value.strip().replace("\u00a0", " ")
+            return unguard(cell.value.strip().replace("\u00a0", " "))
         if cell.kind in ("number", "percent"):
             return _plain(cell.value)
         if cell.kind == "date":
