@@ -17,6 +17,7 @@ from datetime import date
 
 from flask import Flask, Response, request, stream_with_context
 
+from data import settings
 from data.export import export_xlsx, iter_csv
 from indicators import vocabulary as vocab
 from indicators.view import View, parse_ids
@@ -78,7 +79,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 def brief_pdf():
     """The briefing page printed to A4 by headless Chromium on this machine: the same page
     the officer sees, offline (it loads only this server's own URL)."""
-    chromium = os.environ.get("PKPI_CHROMIUM", "/usr/bin/chromium")
+    chromium = settings.get("PKPI_CHROMIUM")
     if not os.path.exists(chromium):
         return Response(f"PDF needs Chromium, not found at {chromium} (install Debian's chromium package, "
                         f"or set PKPI_CHROMIUM). Printing from the browser gives the same page.\n",

@@ -32,6 +32,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PKPI_HOST", "127.0.0.1", "Address `python app.py` listens on (overridden by --host)."),
     Setting("PKPI_PORT", "8050", "Port `python app.py` listens on (overridden by --port)."),
     Setting("PKPI_DEBUG", "0", "Set to 1 to run Dash in debug mode (never in production)."),
+    Setting("PKPI_CHROMIUM", "/usr/bin/chromium",
+            "Chromium that prints the briefing note to PDF on the server (Debian's chromium package)."),
     Setting("PKPI_DROPBOX", "",
             "The spreadsheet drop folder (with `inbox/`, `accepted/`, `rejected/`). Empty means "
             "`$PKPI_HOME/dropbox`. It may be a network share; the store itself should stay on a "
