@@ -29,10 +29,11 @@ def create_app() -> Dash:
     # callback switches it to zh-Hans with the interface).
     app.index_string = app.index_string.replace("<html>", '<html lang="en">', 1)
     import callbacks
-    from callbacks import routes
+    from callbacks import routes, updates
 
     callbacks.load()  # registers every page's callbacks (@dash.callback)
     routes.register(app.server)
+    updates.register(app)  # template download, status JSON, and the watcher if PKPI_WATCH=1
 
     app.layout = html.Div([
         dcc.Location(id="url"),

@@ -6,7 +6,7 @@ alone registers nothing, so ``callbacks.routes`` can be used without a Dash app.
 """
 import importlib
 
-PAGE_MODULES = ("shell", "family", "data", "brief")
+PAGE_MODULES = ("shell", "family", "data", "brief", "updates")
 
 
 def load() -> None:

@@ -15,11 +15,12 @@ from flask import Response
 
 from data import settings
 from data.dropbox import Folders, inbox_files, open_in_excel, start_background_watcher
-from indicators import registry
+from indicators import i18n, registry
 from indicators import updates as log
+from indicators.i18n import N_
 
 ID = "updates"
-_STATUS = {"accepted": "Accepted", "rejected": "Not loaded", "duplicate": "Already applied"}
+_STATUS = {"accepted": N_("Accepted"), "rejected": N_("Not loaded"), "duplicate": N_("Already applied")}
 _COLOURS = {"accepted": "#1a7f37", "rejected": "#a40000", "duplicate": "#555"}
 
 
@@ -29,95 +30,104 @@ def _when(value) -> str:
     return f"{value:%Y-%m-%d %H:%M} UTC" if isinstance(value, datetime) else str(value)
 
 
-def _value(r, prefix: str = "") -> str:
+def _value(r, prefix: str = "", lang: str = "en") -> str:
     row = {"value": r[prefix + "value"], "qualifier": r[prefix + "qualifier"], "unit": r["unit"]}
-    return registry.value_label(row)
+    return registry.value_label(row, lang)
 
 
-def _errors_table(intake_id: int, count: int, stored: str) -> list:
+def _errors_table(intake_id: int, count: int, stored: str, lang: str) -> list:
+    _ = i18n.gettext_for(lang)
     errors = log.file_errors(intake_id)
     rows = [html.Tr([html.Td(x.sheet or "—"), html.Td(x.row or "—"), html.Td(x.column or "—"),
                      html.Td(x.cell or "—"), html.Td(x.value, className="cell-value"), html.Td(x.message)])
             for x in errors.itertuples()]
     more = count - len(errors)
     return [
-        html.P(f"Nothing from this file was added. Correct the problems below in your copy of the file "
-               f"and save it into the inbox again. The same list is in rejected/{stored}.errors.csv.",
-               className="hint"),
+        html.P(_("Nothing from this file was added. Correct the problems below in your copy of the file "
+                 "and save it into the inbox again. The same list is in rejected/{name}.errors.csv.").format(
+                     name=stored), className="hint"),
         html.Table([html.Thead(html.Tr([html.Th(h, scope="col") for h in
-                                        ("Sheet", "Row", "Column", "Cell", "Value", "What to do")])),
+                                        (_("Sheet"), _("Row"), _("Column"), _("Cell"), _("Value"),
+                                         _("What to do"))])),
                     html.Tbody(rows)], className="data-table", id=f"{ID}-errors-{intake_id}"),
-        html.P(f"... and {more} more problems, listed in the .errors.csv report.", className="hint") if more > 0 else None,
+        html.P(_("... and {count} more problems, listed in the .errors.csv report.").format(count=more),
+               className="hint") if more > 0 else None,
     ]
 
 
-def _values_table(intake_id: int, added: int) -> list:
+def _values_table(intake_id: int, added: int, lang: str) -> list:
+    _ = i18n.gettext_for(lang)
     obs = log.file_observations(intake_id)
     if obs.empty:
-        return [html.P("No value was added or changed: every row was already published exactly so.",
+        return [html.P(_("No value was added or changed: every row was already published exactly so."),
                        className="hint")]
     rows = []
     for _i, r in obs.iterrows():
         if r["revised"]:
-            change = f"revised (was {_value(r, 'previous_')}, {r['previous_cite_as']}, {r['previous_locator']})"
+            change = _("revised (was {value}, {source}, {locator})").format(
+                value=_value(r, "previous_", lang), source=r["previous_cite_as"], locator=r["previous_locator"])
         elif r["previous_value"] is not None and r["previous_value"] == r["previous_value"]:
-            change = f"same value, newer citation (was {r['previous_cite_as']}, {r['previous_locator']})"
+            change = _("same value, newer citation (was {source}, {locator})").format(
+                source=r["previous_cite_as"], locator=r["previous_locator"])
         else:
-            change = "new"
+            change = _("new")
         if not r["is_latest"]:
-            change += "; revised again since"
+            change += _("; revised again since")
         rows.append(html.Tr([
             html.Td(r["origin_line"]), html.Td(r["indicator_name"]), html.Td(r["area"]),
-            html.Td(r["period_label"]), html.Td(_value(r), className="value"), html.Td(change),
+            html.Td(r["period_label"]), html.Td(_value(r, "", lang), className="value"), html.Td(change),
             html.Td([html.Span(f"{r['source_cite_as']}, {r['locator']}", className="citation"),
-                     html.Blockquote(r["quote"], lang="zh", className="quote")]),
+                     html.Blockquote(r["quote"], lang="zh-Hans", className="quote")]),
         ]))
     more = added - len(obs)
     return [html.Table([html.Thead(html.Tr([html.Th(h, scope="col") for h in
-                                            ("Row", "Indicator", "Area", "Period", "Value", "Change",
-                                             "Source and quote")])),
+                                            (_("Row"), _("Indicator"), _("Area"), _("Period"), _("Value"),
+                                             _("Change"), _("Source and quote"))])),
                         html.Tbody(rows)], className="data-table", id=f"{ID}-values-{intake_id}"),
-            html.P(f"... and {more} more values.", className="hint") if more > 0 else None]
+            html.P(_("... and {count} more values.").format(count=more), className="hint") if more > 0 else None]
 
 
-def _file(r, open_: bool) -> html.Details:
+def _file(r, open_: bool, lang: str) -> html.Details:
+    _ = i18n.gettext_for(lang)
     status = r["status"]
     body = []
     if status == "rejected":
-        body = _errors_table(r["intake_id"], r["error_count"], r["stored_name"])
+        body = _errors_table(r["intake_id"], r["error_count"], r["stored_name"], lang)
     elif status == "accepted":
-        body = _values_table(r["intake_id"], r["added"] + r["revised"])
+        body = _values_table(r["intake_id"], r["added"] + r["revised"], lang)
     return html.Details([
         html.Summary([
-            html.Strong(_STATUS.get(status, status), style={"color": _COLOURS.get(status)}),
+            html.Strong(_(_STATUS[status]) if status in _STATUS else status, style={"color": _COLOURS.get(status)}),
             f" {r['original_name']} ", html.Span(f"({_when(r['processed_at'])})", className="hint"),
-            html.Div(r["summary"]),
+            html.Div(r["summary"], lang="en"),
         ]),
-        html.Div([html.P(f"Kept as {r['folder']}/{r['stored_name']}.", className="hint"), *body]),
+        html.Div([html.P(_("Kept as {path}.").format(path=f"{r['folder']}/{r['stored_name']}"), className="hint"),
+                  *body]),
     ], open=open_, id=f"{ID}-file-{r['intake_id']}", className="source-item")
 
 
-def content() -> list:
+def content(lang: str = "en") -> list:
     """The inbox and the recent files, as the page shows them now."""
+    _ = i18n.gettext_for(lang)
     folders = Folders.default()
     waiting = []
     for path in inbox_files(folders):
         owner = open_in_excel(path)
-        why = (f"waiting until it is closed in Excel ({owner.name} is beside it)" if owner
-               else "waiting to be read (within a few seconds)")
+        why = (_("waiting until it is closed in Excel ({owner} is beside it)").format(owner=owner.name) if owner
+               else _("waiting to be read (within a few seconds)"))
         waiting.append(html.Li(f"{path.name}: {why}"))
     try:
         files = log.recent_files()
     except FileNotFoundError as exc:
         return [html.P(str(exc), className="message error")]
-    items = [_file(r, open_=n == 0) for n, (_i, r) in enumerate(files.iterrows())]
+    items = [_file(r, n == 0, lang) for n, (_i, r) in enumerate(files.iterrows())]
     return [
-        html.H2("In the inbox now"),
-        html.Ul(waiting, id=f"{ID}-inbox") if waiting else html.P("The inbox is empty.", id=f"{ID}-inbox",
+        html.H2(_("In the inbox now")),
+        html.Ul(waiting, id=f"{ID}-inbox") if waiting else html.P(_("The inbox is empty."), id=f"{ID}-inbox",
                                                                    className="hint"),
-        html.H2("Recent files"),
+        html.H2(_("Recent files")),
         html.Div(items, id=f"{ID}-files") if items else html.P(
-            "No file has been dropped yet.", id=f"{ID}-files", className="hint"),
+            _("No file has been dropped yet."), id=f"{ID}-files", className="hint"),
     ]
 
 
@@ -135,12 +145,12 @@ def signature() -> str:
 
 
 @dash.callback(Output(f"{ID}-content", "children"), Output(f"{ID}-seen", "data"),
-               Input(f"{ID}-refresh", "n_intervals"), State(f"{ID}-seen", "data"))
-def refresh(_n, seen):
+               Input(f"{ID}-refresh", "n_intervals"), State(f"{ID}-seen", "data"), State(f"{ID}-lang", "data"))
+def refresh(_n, seen, lang):
     now = signature()
     if now == seen:
         return dash.no_update, dash.no_update
-    return content(), now
+    return content(i18n.language(lang)), now
 
 
 # --- HTTP routes and the watcher -----------------------------------------------------------

@@ -4,39 +4,40 @@ from __future__ import annotations
 import dash
 from dash import dcc, html
 
-from callbacks import updates as page  # the page's callback, its routes and the watcher
+from callbacks import updates as page  # the page's callback
 from data import settings
+from indicators import i18n
+from indicators.view import View
 
 dash.register_page(__name__, path="/updates", name="Updates", name_zh="更新",
                    title="Updates · Peacekeeping indicators", order=40)
 
-# Dash runs this module once for each app it creates: give that app the template download
-# and status routes (and the in-process watcher when PKPI_WATCH=1).
-page.register(dash.get_app())
-
 ID = page.ID
 
 
-def layout(**_query):
+def layout(**query_args):
+    lang = View.from_query(query_args).lang
+    _ = i18n.gettext_for(lang)
     inbox = settings.dropbox_dir() / "inbox"
     return html.Div([
-        html.H1("Updates"),
-        html.P("New values are added by saving a filled-in spreadsheet into the drop folder. Each file "
-               "is checked first: if anything in it is wrong, nothing from it is added, and this page "
-               "says what to correct.", className="lede"),
-        html.H2("Add values"),
+        html.H1(_("Updates")),
+        html.P(_("New values are added by saving a filled-in spreadsheet into the drop folder. Each file "
+                 "is checked first: if anything in it is wrong, nothing from it is added, and this page "
+                 "says what to correct."), className="lede"),
+        html.H2(_("Add values")),
         html.Ol([
-            html.Li(["Download the template: ",
+            html.Li([_("Download the template: "),
                      html.A("pkpi-template.xlsx", href="/download/template.xlsx", id=f"{ID}-template-link",
                             className="download", download="pkpi-template.xlsx")]),
-            html.Li("Fill in the Observations sheet: one value per row, each with its source, the place in "
-                    "the report (locator) and the sentence that states it (quote). The Instructions sheet "
-                    "explains every column."),
-            html.Li(["Save the file, close it, and save or copy it into this folder: ",
+            html.Li(_("Fill in the Observations sheet: one value per row, each with its source, the place in "
+                      "the report (locator) and the sentence that states it (quote). The Instructions sheet "
+                      "explains every column.")),
+            html.Li([_("Save the file, close it, and save or copy it into this folder: "),
                      html.Code(str(inbox), id=f"{ID}-inbox-path")]),
-            html.Li("Within a few seconds it appears below, and its values in the charts."),
+            html.Li(_("Within a few seconds it appears below, and its values in the charts.")),
         ]),
         dcc.Interval(id=f"{ID}-refresh", interval=3000),
         dcc.Store(id=f"{ID}-seen", data=page.signature()),
-        html.Div(page.content(), id=f"{ID}-content", **{"aria-live": "polite"}),
+        dcc.Store(id=f"{ID}-lang", data=lang),
+        html.Div(page.content(lang), id=f"{ID}-content", **{"aria-live": "polite"}),
     ])

@@ -7,7 +7,7 @@ from axe_playwright_python.sync_playwright import Axe
 
 from indicators import vocabulary as vocab
 
-PAGES = ["/", "/data", "/sources", "/brief", "/?lang=zh", "/fatalities?lang=zh", *[f"/{f}" for f in vocab.FAMILIES]]
+PAGES = ["/", "/data", "/sources", "/brief", "/updates", "/updates?lang=zh", "/?lang=zh", "/fatalities?lang=zh", *[f"/{f}" for f in vocab.FAMILIES]]
 
 
 @pytest.fixture(scope="module")
