@@ -70,7 +70,7 @@ def _indicator_runs(stmt, engine) -> list[tuple[str, str]]:
     """(first, last) indicator ids of consecutive runs of about _GROUP_ROWS selected rows."""
     from indicators import query
 
-    ind = query.o.c.indicator_id
+    ind = stmt.selected_columns["indicator_id"]  # of the statement's own FROM (an "as of" view, say)
     counts = stmt.with_only_columns(ind, sa.func.count(), maintain_column_froms=True) \
         .group_by(ind).order_by(None).order_by(ind)
     runs, first, n = [], None, 0
@@ -123,7 +123,7 @@ def _csv_lines(f: Filters, engine) -> Iterator[tuple[int, str]]:
                                      for n, name in enumerate(EXPORT_COLUMNS)),
                                    maintain_column_froms=True)
     for first, last in _indicator_runs(stmt, engine):
-        sub = cells.where(query.o.c.indicator_id.between(first, last)).subquery("cells")
+        sub = cells.where(chosen["indicator_id"].between(first, last)).subquery("cells")
         line = _sql_quoted(sub.c.c0)
         for n in range(1, len(EXPORT_COLUMNS)):
             line = line + "," + _sql_quoted(sub.c[f"c{n}"])

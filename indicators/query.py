@@ -183,9 +183,20 @@ def clear_cache() -> None:
         _cache_engine[:] = [None, 0]
 
 
-def observations(f: Filters = Filters(), engine: sa.Engine | None = None) -> pd.DataFrame:
-    """The observations selected by ``f`` as a DataFrame (charts, tables)."""
-    return _cached(("observations", f), engine, lambda e: _to_pandas(_arrow(observations_select(f), e)))
+def observations(f: Filters = Filters(), engine: sa.Engine | None = None, *,
+                 limit: int | None = None) -> pd.DataFrame:
+    """The observations selected by ``f`` as a DataFrame (charts, tables); with ``limit``,
+    only the first ``limit`` of them (DuckDB keeps the top rows, it does not sort them all)."""
+    stmt = observations_select(f) if limit is None else observations_select(f).limit(limit)
+    return _cached(("observations", f, limit), engine, lambda e: _to_pandas(_arrow(stmt, e)))
+
+
+def count(f: Filters = Filters(), engine: sa.Engine | None = None) -> int:
+    """How many observations ``f`` selects, counted in DuckDB (nothing is fetched)."""
+    stmt = observations_select(f)
+    counted = stmt.with_only_columns(sa.func.count(), maintain_column_froms=True).order_by(None)
+    frame = _cached(("count", f), engine, lambda e: _to_pandas(_arrow(counted, e)))
+    return int(frame.iloc[0, 0])
 
 
 def iter_observations(f: Filters = Filters(), engine: sa.Engine | None = None,

@@ -99,3 +99,23 @@ def test_cached_frames_follow_the_store_and_are_not_shared(tricky_store, store, 
     other = query.observations(Filters())
     pd.testing.assert_frame_equal(other, _rows_frame(Filters(), reader(store)), check_exact=True)
     query.clear_cache()
+
+
+def test_count_and_limit_agree_with_the_whole_frame(tricky_store):
+    engine = reader(tricky_store)
+    for f in (Filters(), Filters(families=("women",)), Filters(text="恶意"), Filters(indicators=("none",))):
+        whole = query.observations(f, engine=engine)
+        assert query.count(f, engine=engine) == len(whole)
+        first = query.observations(f, engine=engine, limit=10)
+        assert list(first.columns) == list(whole.columns) and len(first) == min(10, len(whole))
+        key = ["indicator_id", "area", "period_start", "period_end", "source_id"]
+        if len(whole):  # the first rows by the query's own order
+            assert first[key].astype(str).values.tolist() == whole.head(10)[key].astype(str).values.tolist()
+
+
+def test_as_of_export_gives_the_python_writers_bytes(tricky_store):
+    from datetime import date
+    engine = reader(tricky_store)
+    for day in (date(2019, 1, 1), date(2022, 1, 1)):
+        f = Filters(as_of=day)
+        assert "".join(iter_csv(f, engine)) == "".join(iter_csv_rowwise(f, engine))
