@@ -32,10 +32,19 @@ from bench import synth
 from bench.measure import REPO, Budget, machine, run_child, summarize, timed
 
 BUDGETS = {  # (1 client, each of 8 clients, curated-file baseline, browser pages)
-    "full": (Budget(5, 30, 45), Budget(2, 8, 40), Budget(2, 3, 40), Budget(3, 6, 45)),
+    "full": (Budget(5, 20, 25), Budget(1, 4, 15), Budget(2, 3, 25), Budget(1, 3, 60)),
     "quick": (Budget(3, 8, 3), Budget(1, 1, 1), Budget(1, 1, 2), Budget(1, 2, 3)),
     "tiny": (Budget(2, 2, 1), Budget(1, 1, 1), Budget(1, 1, 1), Budget(1, 1, 5)),
 }
+
+PAGE_LIMIT_S = {"full": 120, "quick": 60, "tiny": 60}  # one page load; beyond, recorded as timed out
+
+
+def default_indicators(engine, family: str) -> tuple[str, ...]:
+    """What the family page charts before anyone chooses (the registry's own rule)."""
+    from indicators import query, registry
+    frame = query.observations(query.Filters(families=(family,)), engine=engine)
+    return registry.default_indicators(registry.family_catalog(frame))
 
 
 def years_of(engine, indicators: tuple[str, ...]) -> list[int]:
@@ -225,39 +234,62 @@ RESULT = measure.render_breakdown({family!r}, Path({str(self.store)!r}), reps=3)
         from bench import measure, serve
         from data.engine import reader
         one, many, files_budget, pages = self.budgets
-        res: dict = {}
+        res: dict = {"phase_seconds": {}}
+        clock = [time.perf_counter()]
+
+        def phase(name):  # how long each part of this step took
+            now = time.perf_counter()
+            res["phase_seconds"][name] = round(now - clock[0], 1)
+            clock[0] = now
+            self.log(f"bench:   {name}: {res['phase_seconds'][name]} s")
         logs = self.home / "logs"
         app = serve.Gunicorn("wsgi:server", {"PKPI_HOME": str(self.home), "PKPI_WATCH": "0"},
                              logs / "app.log")
         minimal = serve.Gunicorn("bench.minimal_app:server", {}, logs / "minimal.log")
         typical, cpas = self.families()
+        limit = PAGE_LIMIT_S[self.scale.name]
         with sync_playwright() as pw:
             browser = serve.launch_browser(pw)
             try:
-                # Cold start: from starting the server to the first family page drawn.
+                # Cold start: from starting the server to the first family page drawn, in a
+                # fresh browser context; the same load gives the first-load transfer.
                 app.start()
                 ready = app.wait("/")
-                ctx = browser.new_context()
-                page = ctx.new_page()
-                first = serve.page_ready(page, f"{app.url}/{typical}", serve.ready_script())
-                ctx.close()
+                first, timed_out, transfer = serve.first_load(browser, f"{app.url}/{typical}",
+                                                              serve.ready_script(), limit)
                 res["cold_start"] = {"server_answers_s": round(ready, 3),
                                      "first_family_page_drawn_s": round(ready + first, 3),
-                                     "page_after_server_s": round(first, 3)}
+                                     "page_after_server_s": round(first, 3), "timed_out": timed_out}
+                res["first_load_transfer"] = transfer
+                phase("cold start")
                 minimal.start()
                 minimal.wait("/")
+                # One browser context from here on: its cache is warm for every later load.
                 ctx = browser.new_context()
                 page = ctx.new_page()
-                payloads = {f"family:{f}": serve.capture_family_payload(page, app.url, f) for f in (typical, cpas)}
+                engine = reader(self.store)
+                defaults = {f: default_indicators(engine, f) for f in (typical, cpas)}
+                payloads = {}
+                for f in (typical, cpas):
+                    # Recorded on a one-indicator view (a full page can take minutes to draw at
+                    # this scale), then given the indicators the page charts by default.
+                    span = years_of(engine, defaults[f][:1])  # the input refuses a year outside the data
+                    recorded, drawn = serve.capture_family_payload(
+                        page, app.url, f, query=f"?ind={defaults[f][0]}",
+                        years=(span[len(span) // 2], span[0], span[-1]))
+                    res.setdefault("one_indicator_view_drawn_s", {})[f] = round(drawn, 3)
+                    payloads[f"family:{f}"] = serve.with_indicators(recorded, defaults[f])
                 payloads["data"] = serve.capture_data_payload(page, app.url)
-                ctx.close()
                 res["payload_bytes"] = {k: len(json.dumps(v)) for k, v in payloads.items()}
+                res["default_indicators"] = defaults
+                phase("payloads captured in Chromium")
                 trivial = {"output": "trivial-out.children", "outputs": {"id": "trivial-out", "property": "children"},
                            "inputs": [{"id": "trivial-in", "property": "value", "value": "x"}],
                            "changedPropIds": ["trivial-in.value"], "state": []}
                 engine = reader(self.store)
                 naive = measure.NaiveMemory(engine)
                 res["naive_memory_load_s"] = round(naive.load_s, 2)
+                phase("naive frame loaded")
                 # 1 client, alternating: floor, HTTP, naive, trivial round trip.
                 res["one_client"] = {}
                 years = {key: years_of(engine, serve.indicators_of(p)) for key, p in payloads.items()}
@@ -294,6 +326,7 @@ RESULT = measure.render_breakdown({family!r}, Path({str(self.store)!r}), reps=3)
                         t, status, _ = serve.post_callback(minimal.url, trivial)
                         samples.setdefault("trivial callback round trip", []).append(t)
                     res["one_client"][key] = {**{k: summarize(v) for k, v in samples.items()}, **sizes}
+                phase("1 client")
                 # The curated-file baseline (seconds a request): a few, alternating with floors.
                 folder = self.home / "curated-files"
                 res["curated_files"] = synth.write_curated_csvs(self.store, folder)
@@ -305,6 +338,7 @@ RESULT = measure.render_breakdown({family!r}, Path({str(self.store)!r}), reps=3)
                     fl.append(timed(measure.floor, sel, engine)[0])
                     nv.append(timed(files.answer, sel)[0])
                 res["naive_files"] = {"floor": summarize(fl), "naive re-read curated files": summarize(nv)}
+                phase("curated-file baseline")
                 del naive
                 # 8 clients.
                 res["eight_clients"] = {}
@@ -312,22 +346,25 @@ RESULT = measure.render_breakdown({family!r}, Path({str(self.store)!r}), reps=3)
                     variants = [serve.with_year(payload, y) for y in years[key]]
                     res["eight_clients"][key] = serve.concurrent(app.url, variants, 8, many)
                 res["eight_clients"]["trivial"] = serve.concurrent(minimal.url, [trivial], 8, many)
-                # Pages in Chromium, warm, alternating with the minimal page.
-                ctx = browser.new_context()
-                page = ctx.new_page()
+                phase("8 clients")
+                # Pages in Chromium, warm (the context has loaded each before), alternating.
                 urls = {"minimal": (minimal.url + "/", serve.MINIMAL_READY),
                         f"family:{typical}": (f"{app.url}/{typical}", serve.ready_script()),
                         f"family:{cpas}": (f"{app.url}/{cpas}", serve.ready_script())}
-                for url, script in urls.values():  # warm the cache and the workers
-                    serve.page_ready(page, url, script)
+                serve.page_ready(page, *urls["minimal"], limit)  # the minimal app's scripts, once
                 times: dict[str, list[float]] = {k: [] for k in urls}
+                timeouts: dict[str, int] = {k: 0 for k in urls}
                 for _ in pages.reps():
                     for k, (url, script) in urls.items():
-                        times[k].append(serve.page_ready(page, url, script))
+                        t, out = serve.page_ready_bounded(page, url, script, limit)
+                        times[k].append(t)
+                        timeouts[k] += out
                 ctx.close()
-                res["page_ready_warm"] = {k: summarize(v) for k, v in times.items()}
-                res["first_load_transfer"] = serve.transfer(browser, f"{app.url}/{typical}", serve.ready_script())
+                res["page_ready_warm"] = {k: {**summarize(v), "timed_out": timeouts[k], "limit_s": limit}
+                                          for k, v in times.items()}
+                phase("pages in Chromium")
                 res["first_load_transfer_minimal"] = serve.transfer(browser, minimal.url + "/", serve.MINIMAL_READY)
+                phase("first-load transfer")
             finally:
                 browser.close()
                 app.stop()

@@ -137,6 +137,17 @@ def with_year(payload: dict, year: int) -> dict:
     return out
 
 
+def with_indicators(payload: dict, indicators: tuple[str, ...]) -> dict:
+    """The payload with its indicators input set to ``indicators``."""
+    out = copy.deepcopy(payload)
+    for entry in out.get("inputs", []):
+        if isinstance(entry, dict):
+            ident = _id_of(entry)
+            if isinstance(ident, dict) and ident.get("role") == "indicators":
+                entry["value"] = list(indicators)
+    return out
+
+
 def indicators_of(payload: dict) -> tuple[str, ...]:
     for entry in payload.get("inputs", []):
         if isinstance(entry, dict):
@@ -161,16 +172,46 @@ MINIMAL_READY = """() => { const p = document.querySelector('.js-plotly-plot');
     return !!(p && p._fullLayout && p.querySelector('.main-svg .cartesianlayer')); }"""
 
 
-def page_ready(page, url: str, script: str, timeout_ms: float = 120_000) -> float:
+def page_ready(page, url: str, script: str, limit_s: float = 120) -> float:
     t0 = time.perf_counter()
-    page.goto(url, wait_until="commit", timeout=timeout_ms)
-    page.wait_for_function(script, timeout=timeout_ms, polling=50)
+    page.goto(url, wait_until="commit", timeout=limit_s * 1000)
+    page.wait_for_function(script, timeout=max(1.0, limit_s - (time.perf_counter() - t0)) * 1000, polling=50)
     return time.perf_counter() - t0
 
 
-def capture_family_payload(page, base: str, family: str, years=(2010, 2005, 2015)) -> dict:
-    """The charts callback's request, as Chromium sends it when the "from" year changes."""
-    page_ready(page, f"{base}/{family}", ready_script())
+def page_ready_bounded(page, url: str, script: str, limit_s: float, leave: bool = True) -> tuple[float, bool]:
+    """(seconds, timed out): a load still not drawn after ``limit_s`` counts as ``limit_s``
+    (a lower bound) and is flagged, and (``leave``) the page is left for a blank one."""
+    try:
+        return page_ready(page, url, script, limit_s), False
+    except Exception as exc:
+        if "Timeout" not in type(exc).__name__ and "Timeout" not in str(exc):
+            raise
+        if leave:
+            page.goto("about:blank")
+        return float(limit_s), True
+
+
+def first_load(browser, url: str, script: str, limit_s: float) -> tuple[float, bool, dict]:
+    """A first load in a fresh context: (seconds to drawn, timed out, its transfer)."""
+    context = browser.new_context()
+    page = context.new_page()
+    responses = []
+    page.on("response", lambda r: responses.append(r))
+    try:
+        seconds, timed_out = page_ready_bounded(page, url, script, limit_s, leave=False)
+        transfer = {"seconds": round(seconds, 3), **_transfer(responses)}  # before leaving the page
+        page.goto("about:blank")
+        return seconds, timed_out, transfer
+    finally:
+        context.close()
+
+
+def capture_family_payload(page, base: str, family: str, query: str = "",
+                           years=(2010, 2005, 2015)) -> dict:
+    """The charts callback's request, as Chromium sends it when the "from" year changes, and
+    the seconds that view took to draw."""
+    drawn = page_ready(page, f"{base}/{family}{query}", ready_script())
     page.wait_for_load_state("networkidle")
     box = page.locator("input[id*='\"role\":\"from\"']").first
     for year in years:  # a year equal to the current value sends nothing: try another
@@ -179,7 +220,7 @@ def capture_family_payload(page, base: str, family: str, years=(2010, 2005, 2015
                                      and '"charts"' in (r.post_data or ""), timeout=30_000) as req:
                 box.fill(str(year))
                 box.press("Enter")
-            return json.loads(req.value.post_data)
+            return json.loads(req.value.post_data), drawn
         except Exception as exc:  # playwright's TimeoutError
             last = exc
     raise RuntimeError(f"/{family}: changing the year sent no charts callback ({last})")
@@ -207,27 +248,31 @@ def transfer(browser, url: str, script: str) -> dict:
     try:
         seconds = page_ready(page, url, script)
         page.wait_for_timeout(300)
-        wire = body = gz = 0
-        by_type: dict[str, int] = {}
-        encodings = set()
-        for r in responses:
-            try:
-                sizes = r.request.sizes()
-                raw = r.body()
-            except Exception:  # redirects and aborted requests have no body
-                continue
-            wire += sizes.get("responseBodySize", 0) + sizes.get("responseHeadersSize", 0)
-            body += len(raw)
-            gz += len(gzip.compress(raw, 6))
-            kind = (r.headers.get("content-type") or "?").split(";")[0]
-            by_type[kind] = by_type.get(kind, 0) + len(raw)
-            if r.headers.get("content-encoding"):
-                encodings.add(r.headers["content-encoding"])
-        return {"seconds": round(seconds, 3), "requests": len(responses), "wire_bytes": wire,
-                "body_bytes": body, "gzip_bytes": gz, "body_bytes_by_type": by_type,
-                "content_encodings": sorted(encodings)}
+        return {"seconds": round(seconds, 3), **_transfer(responses)}
     finally:
         context.close()
+
+
+def _transfer(responses) -> dict:
+    wire = body = gz = 0
+    by_type: dict[str, int] = {}
+    encodings = set()
+    for r in responses:
+        try:
+            sizes = r.request.sizes()
+            raw = r.body()
+        except Exception:  # redirects and aborted requests have no body
+            continue
+        wire += sizes.get("responseBodySize", 0) + sizes.get("responseHeadersSize", 0)
+        body += len(raw)
+        gz += len(gzip.compress(raw, 6))
+        kind = (r.headers.get("content-type") or "?").split(";")[0]
+        by_type[kind] = by_type.get(kind, 0) + len(raw)
+        if r.headers.get("content-encoding"):
+            encodings.add(r.headers["content-encoding"])
+    return {"requests": len(responses), "wire_bytes": wire,
+            "body_bytes": body, "gzip_bytes": gz, "body_bytes_by_type": by_type,
+            "content_encodings": sorted(encodings)}
 
 
 # -- HTTP load ------------------------------------------------------------------------------

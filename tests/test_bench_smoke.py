@@ -1,0 +1,57 @@
+"""Issue 7: the benchmark runs end to end (at a tiny scale) and writes its results and
+summary. No timing is asserted here: times are for bench/README.md, not for the tests."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_bench_runs_at_tiny_scale_and_writes_its_summary(tmp_path):
+    out, home = tmp_path / "results", tmp_path / "home"
+    env = {k: v for k, v in os.environ.items() if k not in ("PKPI_DB", "PKPI_HOME")}
+    done = subprocess.run([sys.executable, "manage.py", "bench", "--scale", "tiny", "--out", str(out),
+                           "--home", str(home)], cwd=REPO, env=env, capture_output=True, text=True,
+                          timeout=900)
+    assert done.returncode == 0, done.stderr[-4000:]
+    assert not home.exists()  # the synthetic store is removed after the run
+
+    results = json.loads((out / "latest-tiny.json").read_text())
+    steps = results["steps"]
+    assert not [k for k, v in steps.items() if isinstance(v, dict) and "error" in v]
+    assert results["machine"]["cores"] and results["started"] and results["finished"]
+    assert steps["store after intake"]["observations"] == 2_000
+    intake = steps["intake"]
+    assert "skipped" in intake or (intake["xlsx"]["accepted"] and intake["csv"]["accepted"])
+    assert steps["export"]["same_bytes_as_row_by_row"] is True
+
+    served = steps["served"]
+    families = {"family:fatalities", "family:cpas"}
+    assert set(served["one_client"]) == families | {"data"}
+    for key, res in served["one_client"].items():
+        for part in ("floor", "http", "trivial callback round trip"):
+            assert res[part]["n"] >= 1 and res[part]["p95_ms"] >= res[part]["median_ms"] > 0, (key, part)
+    for key in families:
+        assert served["one_client"][key]["naive in-memory pandas"]["n"] >= 1
+    assert set(served["eight_clients"]) == families | {"data", "trivial"}
+    assert all(r["errors"] == 0 and r["n"] >= 8 for r in served["eight_clients"].values())
+    assert set(served["page_ready_warm"]) == families | {"minimal"}
+    assert served["cold_start"]["first_family_page_drawn_s"] > served["cold_start"]["server_answers_s"] > 0
+    assert served["first_load_transfer"]["wire_bytes"] > 0
+    assert served["naive_files"]["naive re-read curated files"]["n"] >= 1
+
+    summary = (out / "summary-tiny.md").read_text()
+    assert summary.startswith("# Benchmark summary: tiny (2,000 observations, 20 indicators)")
+    assert "| target | measured | reference (same run) | ratio | target | verdict |" in summary
+    for target in ("callback p95, 1 client, within 2× of its floor", "callback p95, 8 concurrent clients",
+                   "faster than masking a pandas frame", "faster than re-reading the curated files",
+                   "ready in Chromium", "cold start", "first page load transfers",
+                   "xlsx intake throughput", "whole-store CSV export"):
+        assert target in summary, target
+    rows = [line for line in summary.splitlines() if line.startswith("| ") and "verdict" not in line]
+    assert all(("**met**" in r or "**missed**" in r or "not measured" in r) for r in rows
+               if r.count("|") == 7), rows
