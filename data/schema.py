@@ -175,3 +175,58 @@ def create_all(engine: sa.Engine) -> None:
     metadata.create_all(engine, tables=[t for t in metadata.sorted_tables if not t.info.get("view")])
     with engine.begin() as conn:
         conn.execute(sa.text(OBSERVATIONS_VIEW))
+
+
+# -- What pages read: one wide table per data version ------------------------------------
+#
+# Every chart, table and export reads the latest observations joined to their indicator,
+# source and area. Joining per request costs a scan of every vintage (the family filter is
+# on the indicator, so nothing can be skipped); at a million observations that was most of
+# a chart's query. So each snapshot stores the joined rows once, sorted the way pages ask
+# for them (by indicator first): DuckDB then reads only the row groups of the indicators
+# asked for. It is derived, never written to directly: ``refresh_served`` rebuilds it, and
+# every snapshot is finished by it (``data.store.new_snapshot``).
+SERVED = "served_observations"
+SERVED_ORDER = ("indicator_id", "area", "period_start", "period_end", "source_id")
+
+
+def wide_select(o=observations) -> sa.Select:
+    """The latest observations (or ``o``, e.g. vintages as they stood on a day) with the
+    names, citation and area every page and export shows beside a value."""
+    i, s, a = indicators, sources, areas
+    cols = [
+        o.c.indicator_id, i.c.name_en.label("indicator_name"), i.c.family, o.c.area, o.c.period,
+        o.c.period_start, o.c.period_end, o.c.value, i.c.unit, o.c.qualifier, o.c.obs_status,
+        o.c.stated_by, o.c.source_id, s.c.symbol.label("source_symbol"),
+        s.c.title_en.label("source_title"), s.c.date.label("source_date"), o.c.locator, o.c.quote,
+        o.c.quote_en, o.c.note,
+        # Beyond the export contract: what pages need to label and trace a value.
+        o.c.obs_id, a.c.name_en.label("area_name"), a.c.name_zh.label("area_name_zh"),
+        s.c.cite_as.label("source_cite_as"), s.c.url.label("source_url"),
+        i.c.name_zh.label("indicator_name_zh"), o.c.period_label, o.c.value_text,
+        o.c.origin_file, o.c.origin_line, o.c.span_class, o.c.span_label,
+        # Vintages (issue 5): the view holds the latest; revised marks a corrected value.
+        o.c.revised, o.c.vintage, o.c.revises_obs_id, o.c.intake_id, o.c.published_at,
+    ]
+    return sa.select(*cols).select_from(o.join(i, o.c.indicator_id == i.c.indicator_id)
+                                        .join(s, o.c.source_id == s.c.source_id)
+                                        .join(a, o.c.area == a.c.area_id))
+
+
+served = sa.Table(SERVED, sa.MetaData(),  # not in ``metadata``: create_all never makes it
+                  *(sa.Column(c.name, c.type) for c in wide_select().selected_columns))
+
+
+def refresh_served(conn) -> None:
+    """Rebuild ``served_observations`` from the tables (inside the writer's transaction)."""
+    select = wide_select()
+    by = [select.selected_columns[name] for name in SERVED_ORDER]
+    by[2] = by[2].nulls_first()
+    sql = select.order_by(*by).compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True})
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {SERVED}")
+    conn.exec_driver_sql(f"CREATE TABLE {SERVED} AS {sql}")
+
+
+def has_served(conn) -> bool:
+    return bool(conn.exec_driver_sql(
+        f"SELECT count(*) FROM duckdb_tables() WHERE table_name = '{SERVED}'").scalar())

@@ -25,6 +25,7 @@ from typing import Iterator
 import sqlalchemy as sa
 
 from data.engine import make_engine
+from data import schema
 
 _counter = itertools.count(1)
 
@@ -112,6 +113,8 @@ def new_snapshot(store: Path, copy_current: bool) -> Iterator[sa.Engine]:
     engine = make_engine(tmp, read_only=False)
     try:
         yield engine
+        with engine.begin() as conn:  # what pages read, derived once for this data version
+            schema.refresh_served(conn)
         with engine.connect() as conn:  # fold the write-ahead log into the file before the swap
             conn.execute(sa.text("CHECKPOINT"))
     except BaseException:
