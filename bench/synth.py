@@ -256,6 +256,9 @@ def generate(target: Path, scale: Scale, with_intake: bool) -> dict:
             version = data_version(scale)
             conn.execute(meta.insert(), [{"key": "data_version", "value": version},
                                          {"key": "curated_version", "value": version}])
+        if hasattr(schema, "refresh_served"):
+            with engine.begin() as conn:
+                schema.refresh_served(conn)
         with engine.connect() as conn:
             conn.exec_driver_sql("CHECKPOINT")
     finally:

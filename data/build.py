@@ -219,5 +219,18 @@ def ensure_built(target: Path | None = None) -> bool:
     """
     target = Path(target or settings.db_path())
     if target.exists():
-        return False
+        if _current_layout(target):
+            return False
+        # Written by an earlier version of the project (no served_observations): rebuild,
+        # which keeps every value the drop folder added.
+        return build(target) is not None
     return build(target, if_missing=True) is not None
+
+
+def _current_layout(target: Path) -> bool:
+    engine = snapshot_engine(target)
+    try:
+        with engine.connect() as conn:
+            return schema.has_served(conn)
+    finally:
+        engine.dispose()

@@ -57,44 +57,32 @@ def _as_of(as_of: date):
 
 
 def observations_select(f: Filters = Filters()) -> sa.Select:
-    o = _as_of(f.as_of) if f.as_of else schema.observations
-    cols = [
-        o.c.indicator_id, i.c.name_en.label("indicator_name"), i.c.family, o.c.area, o.c.period,
-        o.c.period_start, o.c.period_end, o.c.value, i.c.unit, o.c.qualifier, o.c.obs_status,
-        o.c.stated_by, o.c.source_id, s.c.symbol.label("source_symbol"),
-        s.c.title_en.label("source_title"), s.c.date.label("source_date"), o.c.locator, o.c.quote,
-        o.c.quote_en, o.c.note,
-        # Beyond the export contract: what pages need to label and trace a value.
-        o.c.obs_id, a.c.name_en.label("area_name"), a.c.name_zh.label("area_name_zh"), s.c.cite_as.label("source_cite_as"), s.c.url.label("source_url"),
-        i.c.name_zh.label("indicator_name_zh"), o.c.period_label, o.c.value_text,
-        o.c.origin_file, o.c.origin_line, o.c.span_class, o.c.span_label,
-        # Vintages (issue 5): the view holds the latest; revised marks a corrected value.
-        o.c.revised, o.c.vintage, o.c.revises_obs_id, o.c.intake_id, o.c.published_at,
-    ]
-    q = sa.select(*cols).select_from(o.join(i, o.c.indicator_id == i.c.indicator_id)
-                                      .join(s, o.c.source_id == s.c.source_id)
-                                      .join(a, o.c.area == a.c.area_id))
+    # Today's values come from the wide table each snapshot stores (data.schema.served);
+    # "as of" a day, the same columns are joined from the vintages published by then.
+    w = schema.wide_select(_as_of(f.as_of)).subquery("wide") if f.as_of else schema.served
+    q = sa.select(*w.c)
     if f.indicators:
-        q = q.where(o.c.indicator_id.in_(f.indicators))
+        q = q.where(w.c.indicator_id.in_(f.indicators))
     if f.families:
-        q = q.where(i.c.family.in_(f.families))
+        q = q.where(w.c.family.in_(f.families))
     if f.areas:
-        q = q.where(o.c.area.in_(f.areas))
+        q = q.where(w.c.area.in_(f.areas))
     if f.sources:
-        q = q.where(o.c.source_id.in_(f.sources))
+        q = q.where(w.c.source_id.in_(f.sources))
     for word in f.text.split()[:8]:
         # "!" escapes LIKE's wildcards: DuckDB takes a one-character escape, and SQLAlchemy
         # would render a backslash as two.
         pattern = "%" + word.replace("!", "!!").replace("%", "!%").replace("_", "!_") + "%"
         q = q.where(sa.or_(*(col.ilike(pattern, escape="!") for col in
-                             (i.c.name_en, i.c.name_zh, o.c.quote, o.c.quote_en, o.c.locator, s.c.cite_as))))
+                             (w.c.indicator_name, w.c.indicator_name_zh, w.c.quote, w.c.quote_en, w.c.locator,
+                              w.c.source_cite_as))))
     if f.cumulative is not None:
-        q = q.where((o.c.span_class == "cumulative") if f.cumulative else (o.c.span_class != "cumulative"))
+        q = q.where((w.c.span_class == "cumulative") if f.cumulative else (w.c.span_class != "cumulative"))
     if f.start:
-        q = q.where(o.c.period_end >= f.start)
+        q = q.where(w.c.period_end >= f.start)
     if f.end:
-        q = q.where(sa.or_(o.c.period_start.is_(None), o.c.period_start <= f.end))
-    return q.order_by(o.c.indicator_id, o.c.area, o.c.period_start.nulls_first(), o.c.period_end, o.c.source_id)
+        q = q.where(sa.or_(w.c.period_start.is_(None), w.c.period_start <= f.end))
+    return q.order_by(w.c.indicator_id, w.c.area, w.c.period_start.nulls_first(), w.c.period_end, w.c.source_id)
 
 
 # -- Execution: SQLAlchemy builds and binds the query, DuckDB runs it and hands over Arrow --

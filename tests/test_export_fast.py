@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
+from data import schema
 from data.engine import make_engine, reader
 from data.export import iter_csv, iter_csv_rowwise
 from indicators import query
@@ -38,6 +39,7 @@ def tricky_store(store, tmp_path_factory):
                                  f"value = :v WHERE obs_id = :id"),
                          {"t": text, "note": None if n % 3 else text, "loc": text or "x",
                           "v": TRICKY_VALUES[n % len(TRICKY_VALUES)], "id": obs_id})
+        schema.refresh_served(conn)
     writer.dispose()
     return path
 
