@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gettext
 from datetime import date
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from functools import lru_cache
 from io import BytesIO
 from pathlib import Path
@@ -20,6 +21,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 
+_INF = float("inf")
 LANGUAGES = {"en": "English", "zh": "中文"}
 LOCALES = {"en": Locale.parse("en_GB"), "zh": Locale.parse("zh_Hans_CN")}
 HTML_LANG = {"en": "en", "zh": "zh-Hans"}
@@ -65,9 +67,41 @@ def gettext_for(lang: str):
 
 
 def number(value: float, lang: str = "en") -> str:
-    """1067 -> ``1,067``; 25.6 -> ``25.6``; fractions to at most 4 significant decimals."""
+    """1067 -> ``1,067``; 25.6 -> ``25.6``; fractions to at most 4 decimals."""
+    value = float(value)
+    fast = _plain_number(value)
+    if fast is not None:
+        return fast
+    try:
+        return babel_number(value, lang)
+    except InvalidOperation:  # more digits than Babel's context holds (1e30, say)
+        return f"{value:,}"
+
+
+def babel_number(value: float, lang: str = "en") -> str:
+    """What ``number`` means, as Babel formats it (the reference for the fast path)."""
     fmt = "#,##0" if float(value).is_integer() else "#,##0.####"
     return format_decimal(value, format=fmt, locale=LOCALES[language(lang)])
+
+
+_ONE, _TEN_THOUSANDTH = Decimal(1), Decimal("0.0001")
+
+
+def _plain_number(value: float) -> str | None:
+    """Babel's result for both interface languages (both group with "," and mark decimals
+    with "."), ten times faster: a chart labels thousands of values. None where the two
+    might differ (infinities, NaN, negative zero, more digits than Decimal's context)."""
+    if value != value or value in (_INF, -_INF) or (value == 0 and str(value).startswith("-")):
+        return None
+    try:  # as Babel does: the float's shortest repr, rounded half to even
+        exact = Decimal(repr(value))
+        rounded = exact.quantize(_ONE if value.is_integer() else _TEN_THOUSANDTH, rounding=ROUND_HALF_EVEN)
+    except InvalidOperation:
+        return None
+    text = f"{rounded:,f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text
 
 
 def day(d: date, lang: str = "en") -> str:

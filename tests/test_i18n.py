@@ -51,3 +51,24 @@ def test_numbers_and_dates_per_language():
     assert i18n.day(date(2023, 8, 29), "zh") == "2023年8月29日"
     assert i18n.day(date(2023, 8, 29), "en") == "29 Aug 2023"
     assert i18n.period_zh("2022-07/2023-06") == "2022年7月至2023年6月"
+
+
+def test_fast_number_formatting_is_babels():
+    """i18n.number skips Babel for ordinary values; it must give Babel's text exactly."""
+    import math
+    import random
+    from decimal import InvalidOperation
+
+    rng = random.Random(7)
+    values = [rng.random() * 10 ** rng.randint(-7, 17) * rng.choice((1, -1)) for _ in range(20000)]
+    values += [round(v, rng.randint(0, 6)) for v in values[:5000]]
+    values += [0.00005, 0.00015, 1.00005, 2.5, 0.5, -0.00004, 1e-07, 1.5e16, 1e15, 1 / 3, 25.6, 88000.0,
+               -5.0, -0.0, 0.0, math.inf, -math.inf, math.nan, 0.99995, 9999.99995, 1067.0, 1e22]
+    for value in values:
+        for lang in ("en", "zh"):
+            try:
+                expected = i18n.babel_number(value, lang)
+            except InvalidOperation:
+                continue
+            assert i18n.number(value, lang) == expected, (value, lang)
+    assert i18n.number(1e30) == "1e+30"  # Babel cannot: no crash either
