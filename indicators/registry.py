@@ -32,6 +32,12 @@ def value_label(row, lang: str = "en") -> str:
     return number
 
 
+def value_labels(frame: pd.DataFrame, lang: str = "en") -> list[str]:
+    """``value_label`` of every row of a frame (one call per chart, not one per value)."""
+    return [value_label({"value": v, "unit": u, "qualifier": q}, lang)
+            for v, u, q in zip(frame["value"], frame["unit"], frame["qualifier"])]
+
+
 def period_label(row, lang: str = "en") -> str:
     """The period as the report gives it (English), or generated from the ISO period."""
     return row["period_label"] if lang == "en" else i18n.period_zh(row["period"])

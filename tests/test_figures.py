@@ -1,0 +1,122 @@
+"""Charts and their text at scale: dense series are thinned honestly (peaks kept, the chart
+says so), long tables, captions and summaries are capped, and the per-chart text built in
+one pass says exactly what the per-value functions say."""
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from indicators import figures, query, registry
+
+
+@pytest.fixture(scope="module")
+def curated(engine):
+    return query.observations(query.Filters(), engine=engine)
+
+
+@pytest.fixture(scope="module")
+def dense(curated):
+    """One curated row repeated as monthly values of three areas over 40 years."""
+    row = curated[curated["unit"] == "count"].iloc[0]
+    rng = np.random.default_rng(3)
+    rows = []
+    for k, area in enumerate(("all_pko", "MINUSMA", "MONUSCO")):
+        for m in range(480):
+            start = date(1985 + m // 12, m % 12 + 1, 1)
+            end = (pd.Timestamp(start) + pd.offsets.MonthEnd(0)).date()
+            rows.append({**row.to_dict(), "area": area, "area_name": area, "area_name_zh": area,
+                         "period": start.strftime("%Y-%m"), "period_start": start, "period_end": end,
+                         "period_label": start.strftime("%B %Y"), "span_class": "partial", "span_label": "month",
+                         "value": float(rng.integers(0, 1000)), "obs_id": 10_000 * (k + 1) + m,
+                         "locator": f"table {m}", "qualifier": "more_than" if m == 7 else "exact",
+                         "revised": m == 9})
+    frame = pd.DataFrame(rows)
+    frame.loc[(frame["area"] == "MINUSMA") & (frame.index % 480 == 300), "value"] = 99_999.0  # a peak
+    frame.loc[(frame["area"] == "MONUSCO") & (frame.index % 480 == 123), "value"] = -5.0     # a trough
+    return frame
+
+
+def test_thin_keeps_ends_and_extremes_within_budget():
+    values = np.sin(np.linspace(0, 30, 5000)) * 10
+    values[4321] = 50
+    values[17] = -50
+    keep = figures.thin(values, 200)
+    assert len(keep) <= 200 and keep[0] == 0 and keep[-1] == 4999
+    assert {17, 4321} <= set(keep.tolist()) and list(keep) == sorted(keep)
+    assert figures.thin(values[:150], 200).tolist() == list(range(150))  # within budget: untouched
+    with_nan = values.copy()
+    with_nan[::3] = np.nan
+    assert len(figures.thin(with_nan, 100)) <= 100
+
+
+def test_dense_chart_is_thinned_and_says_so(dense):
+    fig = figures.figure(dense, "count", max_points=300)
+    shown = sum(len(t["x"]) for t in fig["data"])
+    assert shown <= 300 + 2 * len(fig["data"])
+    assert all("values shown" in t["name"] for t in fig["data"])
+    ys = [y for t in fig["data"] for y in t["y"]]
+    assert 99_999.0 in ys and -5.0 in ys  # the peak and the trough survive
+    assert figures.thinning_note(fig)
+    # every point still names its own value and citation, and clicks resolve to its row
+    by_id = dense.set_index("obs_id")
+    for t in fig["data"]:
+        for obs, y, text in zip(t["customdata"], t["y"], t["hovertext"]):
+            assert by_id.loc[obs, "value"] == y and f"{by_id.loc[obs, 'locator']}" in text
+    sparse = figures.figure(dense.head(40), "count")
+    assert not figures.thinning_note(sparse) and len(sparse["data"][0]["x"]) == 40
+
+
+def test_qualified_and_revised_points_carry_their_label(dense):
+    fig = figures.figure(dense[dense["area"] == "all_pko"].head(20), "count")
+    text = fig["data"][0]["text"]
+    assert text[7] == "more than" and text[9] == "revised" and text[0] == ""
+    plain = figures.figure(dense[(dense["area"] == "all_pko")].head(5), "count")
+    assert "text" not in plain["data"][0] and "+text" not in plain["data"][0]["mode"]
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_hover_and_labels_say_what_the_row_functions_say(curated, lang):
+    def reference(r):  # the per-row text, from the functions the source panel uses
+        return (f"<b>{registry.name(r, lang)}</b><br>{registry.value_label(r, lang)} · "
+                f"{registry.period_label(r, lang)}<br>{registry.area(r, lang)} · ")
+
+    hovers = figures.hovers(curated, lang)
+    labels = figures.point_labels(curated, lang)
+    for (_i, r), text, label in zip(curated.iterrows(), hovers, labels):
+        assert text.startswith(reference(r)) and registry.citation(r) in text
+        assert label == figures.point_label(r, lang)
+    assert registry.value_labels(curated, lang) == [registry.value_label(r, lang) for _i, r in curated.iterrows()]
+
+
+def test_caption_and_summary_are_capped(dense, curated):
+    caption = figures.caption(dense)
+    assert caption.count(";") == figures.CAPTION_CITATIONS  # 30 named, then "and N more"
+    assert f"and {480 - figures.CAPTION_CITATIONS} more" in caption
+    summary = figures.summary(dense, "count")
+    assert summary.startswith("1,440 values") and "lowest −5" not in summary and "highest 99,999" in summary
+    assert "lowest -5" in summary
+    # small (curated) charts still read out every value
+    women = curated[(curated["family"] == "women") & (curated["unit"] == "percent")]
+    some = women[women["indicator_id"].isin(women["indicator_id"].value_counts().index[:3])]
+    text = figures.summary(some, "percent")
+    assert all(f"{registry.value_label(r, 'en')} ({r['period_label']})" in text for _i, r in some.iterrows())
+
+
+def test_family_table_lists_the_latest_values_and_says_where_the_rest_are(dense, store, monkeypatch):
+    import dash
+    monkeypatch.setenv("PKPI_DB", str(store))
+    if not dash.page_registry:  # the page modules register themselves once an app exists
+        import app
+        app.create_app()
+    from indicators.view import View
+    from layouts import family
+    parts = family._data_table(View(family="fatalities"), dense)
+    hint, table = parts
+    rows = table.children[1].children
+    assert len(rows) == family.TABLE_ROWS and "1440" in hint.children.replace(",", "")
+    first_period = rows[0].children[2].children
+    assert first_period == "December 2024"  # the latest first
+    assert len(family._data_table(View(family="fatalities"), dense.head(5))) == 1
