@@ -5,8 +5,8 @@ import dash
 from dash import Input, Output, State, no_update
 
 from callbacks.urlstate import keep_url_in_step
-from indicators import i18n, query
-from layouts.data import ID, MAX_ROWS, count_label, download_href, rows, search, view_from
+from indicators import i18n
+from layouts.data import ID, count_label, download_href, rows, search, selection, view_from
 
 
 @dash.callback(
@@ -25,12 +25,12 @@ from layouts.data import ID, MAX_ROWS, count_label, download_href, rows, search,
 def filter_table(family, text, areas, year_from, year_to, context):
     view = view_from(family, text, areas, year_from, year_to, context)
     try:
-        frame = query.observations(view.filters())
+        frame, total = selection(view)
     except Exception as exc:  # never a traceback in the browser
         _ = i18n.gettext_for(view.lang)
         message = _("The table could not be filtered: {error}").format(error=exc)
         return [], message, no_update, no_update
-    return (rows(frame.head(MAX_ROWS), view.lang), count_label(len(frame), view.lang), download_href(view),
+    return (rows(frame, view.lang), count_label(total, view.lang), download_href(view),
             search(view))
 
 

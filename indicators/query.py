@@ -187,6 +187,37 @@ def count(f: Filters = Filters(), engine: sa.Engine | None = None) -> int:
     return int(frame.iloc[0, 0])
 
 
+def catalog(f: Filters = Filters(), engine: sa.Engine | None = None) -> pd.DataFrame:
+    """The indicators ``f`` selects, with how many values each has (most first): what a
+    page's indicator list shows, counted in DuckDB rather than from every row."""
+    sub = observations_select(f).order_by(None).subquery()
+    n = sa.func.count().label("n")
+    stmt = (sa.select(sub.c.indicator_id, sub.c.indicator_name, sub.c.unit, n, sub.c.indicator_name_zh)
+            .group_by(sub.c.indicator_id, sub.c.indicator_name, sub.c.unit, sub.c.indicator_name_zh)
+            .order_by(n.desc(), sub.c.indicator_id))
+    frame = _cached(("catalog", f), engine, lambda e: _to_pandas(_arrow(stmt, e)))
+    if frame.empty:
+        return pd.DataFrame(columns=["indicator_id", "indicator_name", "unit", "n", "indicator_name_zh"])
+    return frame
+
+
+def areas_of(f: Filters = Filters(), engine: sa.Engine | None = None) -> pd.DataFrame:
+    """The areas ``f`` selects: ``area``, ``area_name``, ``area_name_zh``."""
+    sub = observations_select(f).order_by(None).subquery()
+    stmt = sa.select(sub.c.area, sub.c.area_name, sub.c.area_name_zh).distinct().order_by(sub.c.area)
+    return _cached(("areas", f), engine, lambda e: _to_pandas(_arrow(stmt, e)))
+
+
+def years_of(f: Filters = Filters(), engine: sa.Engine | None = None) -> tuple[int, int] | None:
+    """The first and last year any period selected by ``f`` touches (None: nothing selected)."""
+    sub = observations_select(f).order_by(None).subquery()
+    stmt = sa.select(sa.func.min(sa.func.coalesce(sub.c.period_start, sub.c.period_end)),
+                     sa.func.max(sub.c.period_end))
+    frame = _cached(("years", f), engine, lambda e: _to_pandas(_arrow(stmt, e)))
+    first, last = frame.iloc[0, 0], frame.iloc[0, 1]
+    return None if first is None or pd.isna(first) else (first.year, last.year)
+
+
 def iter_observations(f: Filters = Filters(), engine: sa.Engine | None = None,
                       chunk: int = 10_000) -> Iterator[tuple[list[str], list[tuple]]]:
     """The same rows as ``observations``, in chunks, without holding them all (exports)."""

@@ -29,14 +29,22 @@ def columns(lang: str) -> list[dict]:
 def rows(frame: pd.DataFrame, lang: str = "en") -> list[dict]:
     if frame.empty:
         return []
+    en = lang == "en"
     out = frame.assign(
-        indicator=[registry.name(r, lang) for _i, r in frame.iterrows()],
-        area_text=[registry.area(r, lang) for _i, r in frame.iterrows()],
-        speaker=[registry.speaker(r, lang) for _i, r in frame.iterrows()],
-        period_text=[registry.period_label(r, lang) for _i, r in frame.iterrows()],
-        value_label=[registry.value_label(r, lang) for _i, r in frame.iterrows()],
-        citation=[registry.citation(r) for _i, r in frame.iterrows()])
+        indicator=frame["indicator_name" if en else "indicator_name_zh"],
+        area_text=frame["area_name" if en else "area_name_zh"],
+        speaker=[registry.speaker({"stated_by": w}, lang) for w in frame["stated_by"]],
+        period_text=frame["period_label"] if en else frame["period"].map(i18n.period_zh),
+        value_label=registry.value_labels(frame, lang),
+        citation=frame["source_cite_as"] + ", " + frame["locator"])
     return out[[c for c, _label in COLUMNS] + ["obs_id"]].to_dict("records")
+
+
+def selection(view: View) -> tuple[pd.DataFrame, int]:
+    """The first ``MAX_ROWS`` rows the view selects and how many it selects in all (both
+    asked of DuckDB: the rest are never fetched)."""
+    f = view.filters()
+    return query.observations(f, limit=MAX_ROWS), query.count(f)
 
 
 def search(view: View) -> str:
@@ -71,7 +79,7 @@ def layout(**query_args):
     _ = i18n.gettext_for(view.lang)
     try:
         areas = query.table("areas")
-        frame = query.observations(view.filters())
+        frame, total = selection(view)
     except FileNotFoundError as exc:
         return html.P(str(exc), className="message error")
     key = "name_en" if view.lang == "en" else "name_zh"
@@ -102,14 +110,14 @@ def layout(**query_args):
                                                                       debounce=True)])],
                           className="control narrow"),
         ], className="controls", role="group", **{"aria-label": _("Filters")}),
-        html.P(count_label(len(frame), view.lang), id=f"{ID}-count", className="count", **{"aria-live": "polite"}),
+        html.P(count_label(total, view.lang), id=f"{ID}-count", className="count", **{"aria-live": "polite"}),
         html.A(_("Download CSV"), id=f"{ID}-download", className="download", href=download_href(view)),
         dcc.Store(id=f"{ID}-context", data={"lang": view.lang,
                                             "asof": view.as_of.isoformat() if view.as_of else None}),
         dcc.Store(id=f"{ID}-search"),
         dcc.Store(id=f"{ID}-url-written"),
         dash_table.DataTable(
-            id=f"{ID}-table", columns=columns(view.lang), data=rows(frame.head(MAX_ROWS), view.lang),
+            id=f"{ID}-table", columns=columns(view.lang), data=rows(frame, view.lang),
             sort_action="native", page_action="none",
             style_table={"overflowX": "auto", "maxHeight": "75vh", "overflowY": "auto"},
             style_cell={"textAlign": "left", "whiteSpace": "normal", "height": "auto",

@@ -34,9 +34,9 @@ def download_href(view: View, indicators: tuple[str, ...], name: str, selected_o
     return f"/download/observations.{ext}{q}{'&' if q else '?'}family={view.family}&name={name}"
 
 
-def _frame(view: View) -> tuple[pd.DataFrame, pd.DataFrame]:
-    everything = query.observations(query.Filters(families=(view.family,), as_of=view.as_of))
-    return everything, registry.family_catalog(everything)
+def _catalog(view: View) -> pd.DataFrame:
+    """The family's indicators with their counts, from DuckDB (not from every row)."""
+    return query.catalog(query.Filters(families=(view.family,), as_of=view.as_of))
 
 
 def resolve(view: View, catalog: pd.DataFrame) -> View:
@@ -100,28 +100,51 @@ def source_panel(view: View) -> list:
                                                            end=i18n.day(end, view.lang)))]
     if chosen.empty:
         return head + [html.P(_("No value of the charted indicators falls in this period."), className="hint")]
+    more = []
+    if len(chosen) > PANEL_ITEMS:
+        more = [html.P(_("The first {shown} are quoted here; the CSV has every one of them with its "
+                         "citation, or select a shorter period.").format(shown=PANEL_ITEMS), className="hint")]
     return head + [
         html.P(_("{count} values in the selected period.").format(count=len(chosen)), className="count"),
         html.A(_("Download CSV of these values"), className="download",
                href=download_href(view, view.indicators, f"{view.family}-selection", selected_only=True)),
-        *[source_item(r, view.lang) for _i, r in chosen.iterrows()],
+        *more,
+        *[source_item(r, view.lang) for _i, r in chosen.head(PANEL_ITEMS).iterrows()],
     ]
 
 
-def _data_table(view: View, frame: pd.DataFrame) -> html.Table:
+TABLE_ROWS = 100   # a chart's data table lists at most this many values (the latest first)
+PANEL_ITEMS = 50   # the source panel quotes at most this many values of a selection
+
+
+def _data_table(view: View, frame: pd.DataFrame) -> list:
+    """The chart's values as a table, each with a "Show sources" button (the keyboard's way
+    to select a value's period; the chart needs a pointer). A long table lists the latest
+    ``TABLE_ROWS`` values and says where the rest are."""
     _ = i18n.gettext_for(view.lang)
     lang = view.lang
-    return html.Table([
+    shown = frame
+    if len(frame) > TABLE_ROWS:
+        shown = frame.sort_values(["period_end", "indicator_id", "area"], ascending=[False, True, True],
+                                  kind="stable").head(TABLE_ROWS)
+    names = shown["indicator_name" if lang == "en" else "indicator_name_zh"]
+    areas = shown["area_name" if lang == "en" else "area_name_zh"]
+    periods = shown["period_label"] if lang == "en" else shown["period"].map(i18n.period_zh)
+    cites = shown["source_cite_as"] + ", " + shown["locator"]
+    button = _("Show sources")
+    table = html.Table([
         html.Thead(html.Tr([html.Th(h, scope="col") for h in
                             (_("Indicator"), _("Area"), _("Period"), _("Value"), _("Source"), "")])),
         html.Tbody([html.Tr([
-            html.Td(registry.name(r, lang)), html.Td(registry.area(r, lang)), html.Td(registry.period_label(r, lang)),
-            html.Td(registry.value_label(r, lang)), html.Td(registry.citation(r)),
-            # The keyboard's way to select a value's period (the chart needs a pointer).
-            html.Td(html.Button(_("Show sources"), className="button small",
-                                id=cid("pick", view.family, obs=int(r["obs_id"])))),
-        ]) for _i, r in frame.iterrows()]),
+            html.Td(n), html.Td(a), html.Td(p), html.Td(v), html.Td(c),
+            html.Td(html.Button(button, className="button small", id=cid("pick", view.family, obs=int(obs)))),
+        ]) for n, a, p, v, c, obs in zip(names, areas, periods, registry.value_labels(shown, lang), cites,
+                                         shown["obs_id"])]),
     ], className="data-table")
+    if len(shown) == len(frame):
+        return [table]
+    return [html.P(_("The latest {shown} of {count} values; the CSV has all of them.").format(
+        shown=len(shown), count=len(frame)), className="hint"), table]
 
 
 def chart_block(view: View, unit: str, frame: pd.DataFrame, catalog_all: pd.DataFrame,
@@ -134,12 +157,14 @@ def chart_block(view: View, unit: str, frame: pd.DataFrame, catalog_all: pd.Data
     notes = figures.break_notes(catalog_all[catalog_all["indicator_id"].isin(inds)], view.lang)
     refs = figure_refs[figure_refs["indicator_ids"].map(lambda s: bool(set(s.split(";")) & set(inds)))]
     name = f"{view.family}-{unit}" + ("-totals" if cumulative else "")
+    fig = figures.figure(frame, unit, view.selection, title, view.lang)
+    thinned = figures.thinning_note(fig, view.lang)
     return html.Figure([
-        dcc.Graph(id=cid("chart", view.family, unit=unit + ("-total" if cumulative else "")),
-                  figure=figures.figure(frame, unit, view.selection, title, view.lang),
+        dcc.Graph(id=cid("chart", view.family, unit=unit + ("-total" if cumulative else "")), figure=fig,
                   config={"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d"], "responsive": True}),
         html.Figcaption([
             html.P(figures.caption(frame, view.lang), className="caption"),
+            *([html.P(thinned, className="thinned-note")] if thinned else []),
             *[html.P([_("Break in series: "), n], className="break-note") for n in notes],
             *[html.P(_("Values shown only in {source} figure {figure} ({caption}): not in the text, "
                        "so not charted.").format(source=r["cite_as"], figure=r["figure"],
@@ -153,20 +178,18 @@ def chart_block(view: View, unit: str, frame: pd.DataFrame, catalog_all: pd.Data
         ]),
         html.Details([html.Summary(_("Text summary and data table")),
                       html.P(figures.summary(frame, unit, view.lang), className="summary"),
-                      _data_table(view, frame)],
+                      *_data_table(view, frame)],
                      className="text-alternative"),
     ], className="chart-block", **{"aria-label": _("{title}: chart of {count} values").format(
         title=title, count=len(frame))})
 
 
-def render(view: View, everything: pd.DataFrame | None = None) -> tuple[list, list, str]:
+def render(view: View, catalog: pd.DataFrame | None = None) -> tuple[list, list, str]:
     """(charts, source panel, URL search) for a view. Shared by the layout and the callbacks."""
     _ = i18n.gettext_for(view.lang)
-    if everything is None:
-        everything, catalog = _frame(view)
-    else:
-        catalog = registry.family_catalog(everything)
-    if everything.empty:
+    if catalog is None:
+        catalog = _catalog(view)
+    if catalog.empty:
         return [html.P(_("No values in this family yet."), className="message")], [], view.search()
     resolved = resolve(view, catalog)
     # The charts draw exactly what the download links return: the same View, the same query.
@@ -194,25 +217,24 @@ def _options(catalog: pd.DataFrame, lang: str) -> list[dict]:
 def layout(family: str, **query_args):
     view = View.from_query(query_args, family)
     _ = i18n.gettext_for(view.lang)
+    family_only = query.Filters(families=(family,), as_of=view.as_of)
     try:
-        everything, catalog = _frame(view)
+        catalog = _catalog(view)
+        span = query.years_of(family_only)
+        area_rows = query.areas_of(family_only)
     except FileNotFoundError as exc:
         return html.P(str(exc), className="message error")
-    charts, panel, _search = render(view, everything)
+    charts, panel, _search = render(view, catalog)
     resolved = resolve(view, catalog) if not catalog.empty else view
-    years = sorted({d.year for d in everything["period_end"]} |
-                   {d.year for d in everything["period_start"] if d is not None}) or [date.today().year]
-    areas = sorted(set(zip(everything["area"], everything["area_name" if view.lang == "en" else "area_name_zh"])),
-                   key=lambda a: a[1])
+    years = list(span) if span else [date.today().year]
+    key = "area_name" if view.lang == "en" else "area_name_zh"
+    areas = sorted(zip(area_rows["area"], area_rows[key]), key=lambda a: a[1]) if len(area_rows) else []
     term = vocab.FAMILIES[family]
-    if not catalog.empty:
-        catalog = catalog.merge(everything[["indicator_id", "indicator_name_zh"]].drop_duplicates(),
-                                on="indicator_id")
     return html.Div([
         html.H1(term.name_en if view.lang == "en" else term.name_zh),
         html.P(_("{values} values for {indicators} indicators. Each point is a value stated in a UN "
                  "report; click one or drag across a period to read its source.").format(
-                     values=len(everything), indicators=len(catalog)), className="lede"),
+                     values=int(catalog["n"].sum()), indicators=len(catalog)), className="lede"),
         html.Div([
             html.Fieldset([html.Legend(_("Indicators")),
                            dcc.Checklist(id=cid("indicators", family), options=_options(catalog, view.lang),
