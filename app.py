@@ -9,6 +9,7 @@ import argparse
 
 import dash
 from dash import Dash, dcc, html
+from flask_compress import Compress
 
 from data import settings
 from data.build import ensure_built
@@ -25,6 +26,14 @@ def create_app() -> Dash:
         title="Peacekeeping Performance Indicators",
         suppress_callback_exceptions=True,
     )
+    # Compressed responses: the first visit is about 6 MB of JavaScript as sent by Dash and
+    # under 2 MB compressed (brotli where the browser accepts it, else gzip); field missions
+    # often work over satellite links. Level 4 brotli costs little CPU per response.
+    app.server.config.update(COMPRESS_ALGORITHM=["br", "gzip"], COMPRESS_BR_LEVEL=4,
+                             COMPRESS_MIN_SIZE=1024, COMPRESS_MIMETYPES=[
+                                 "text/html", "text/css", "text/csv", "text/plain", "application/json",
+                                 "application/javascript", "text/javascript", "image/svg+xml"])
+    Compress(app.server)
     # Dash's page template has no lang attribute; screen readers need it (the shell's
     # callback switches it to zh-Hans with the interface).
     app.index_string = app.index_string.replace("<html>", '<html lang="en">', 1)
@@ -54,6 +63,25 @@ def create_app() -> Dash:
         dcc.Store(id="site-lang-written"),
     ])
     return app
+
+
+def warm_up(app: Dash) -> None:
+    """Pay once, at start, what the first visitor would otherwise wait for: lazy imports of
+    the page code, the JSON encoder, and the store's first queries (each server worker has
+    its own process, so each warms itself)."""
+    import logging
+
+    from dash._utils import to_json
+    with app.server.test_client() as client:
+        for path in ("/", "/_dash-layout", "/_dash-dependencies"):
+            client.get(path)
+    try:
+        for page in dash.page_registry.values():
+            if page["path"] in ("/", "/fatalities"):
+                layout = page["layout"]
+                to_json(layout() if callable(layout) else layout)
+    except Exception:  # a slow first visit is better than no server
+        logging.getLogger(__name__).exception("warm-up failed; serving anyway")
 
 
 def main(argv=None) -> None:
