@@ -34,7 +34,7 @@ SPAN_NAMES = {"year": N_("calendar year"), "fiscal": N_("fiscal year (July–Jun
 # thinned server-side to the lowest and highest value of each stretch of periods (so peaks
 # and troughs survive), and the chart says so. Selecting a stretch lists every value in it
 # with its citation, and the download has them all.
-MAX_POINTS = 2000
+MAX_POINTS = 1200
 DENSE = 80  # above this many points a trace draws small markers and no per-point text
 
 
@@ -58,35 +58,91 @@ def point_label(row, lang: str = "en") -> str:
 
 
 def hover(row, lang: str = "en") -> str:
-    """One point's hover text (``hovers`` makes a trace's worth at once, identically)."""
-    return hovers(pd.DataFrame([dict(row)]), lang)[0]
+    """One point's hover text, as the chart shows it (``hover_parts`` + ``hover_text``)."""
+    meta, custom = hover_parts(columns(pd.DataFrame([dict(row)])), lang)
+    return hover_text({"meta": meta, "customdata": custom, "hovertemplate": HOVER_TEMPLATE}, 0)
 
 
-def hovers(frame: pd.DataFrame, lang: str = "en") -> list[str]:
-    """Name, value as qualified, period, area, who stated it and the citation, per row."""
+# Charts are built from plain lists, not pandas rows: picking a few hundred points out of
+# thousands is then a list lookup, where each pandas selection costs a copy of every column.
+COLUMNS = ("indicator_id", "area", "span_label", "span_class", "period", "period_label", "period_start",
+           "period_end", "value", "obs_id", "qualifier", "revised", "stated_by", "source_cite_as", "locator",
+           "unit", "indicator_name", "indicator_name_zh", "area_name", "area_name_zh")
+
+
+def columns(frame: pd.DataFrame) -> dict[str, list]:
+    """The columns a chart uses, as lists (``revised`` false where the frame has none)."""
+    n = len(frame)
+    return {c: frame[c].tolist() if c in frame else ([False] * n if c == "revised" else [None] * n)
+            for c in COLUMNS}
+
+
+def _cols(rows) -> dict[str, list]:
+    return rows if isinstance(rows, dict) else columns(rows)
+
+
+def pick(cols: dict[str, list], rows) -> dict[str, list]:
+    return {c: [v[i] for i in rows] for c, v in cols.items()}
+
+
+def series(cols: dict[str, list]) -> dict[tuple, list[int]]:
+    """Row positions of each (indicator, area, kind of period), in order of first appearance,
+    each in period order: the lines a chart may draw."""
+    out: dict[tuple, list[int]] = {}
+    for i, key in enumerate(zip(cols["indicator_id"], cols["area"], cols["span_label"])):
+        out.setdefault(key, []).append(i)
+    ends = cols["period_end"]
+    for rows in out.values():
+        rows.sort(key=ends.__getitem__)
+    return out
+
+
+# The hover text of a point: what is the same for the whole trace (indicator, area, and who
+# stated the values when one speaker did) travels once in the trace's ``meta``; what differs
+# travels per point in ``customdata`` after the observation id. Values substituted into a
+# template are not read as template syntax again, so a name with "%{" in it stays text.
+HOVER_TEMPLATE = ("<b>%{meta[0]}</b><br>%{customdata[1]} · %{customdata[2]}<br>%{meta[1]} · "
+                  "%{customdata[4]}%{meta[2]}<br>%{customdata[3]}<extra></extra>")
+
+
+def hover_parts(cols: dict[str, list], lang: str = "en") -> tuple[list, list[list]]:
+    """(meta, customdata) of one trace's rows (``columns``): see ``HOVER_TEMPLATE``."""
     _ = i18n.gettext_for(lang)
     stated = _("stated by {who}")
     revised = "<br>" + _("revised: an earlier value was replaced")
-    names = frame["indicator_name" if lang == "en" else "indicator_name_zh"]
-    areas = frame["area_name" if lang == "en" else "area_name_zh"]
-    periods = frame["period_label"] if lang == "en" else frame["period"].map(i18n.period_zh)
-    speakers = [registry.speaker({"stated_by": w}, lang) for w in frame["stated_by"]]
-    revised_flags = frame["revised"] if "revised" in frame else [False] * len(frame)
-    return [f"<b>{n}</b><br>{v} · {p}<br>{a} · " + stated.format(who=w) + f"<br>{c}, {loc}"
-            + (revised if r else "")
-            for n, v, p, a, w, c, loc, r in zip(names, registry.value_labels(frame, lang), periods, areas,
-                                                speakers, frame["source_cite_as"], frame["locator"],
-                                                revised_flags)]
+    en = lang == "en"
+    periods = cols["period_label"] if en else [i18n.period_zh(p) for p in cols["period"]]
+    speakers = cols["stated_by"]
+    one_speaker = len(set(speakers)) == 1
+    said = [""] * len(speakers) if one_speaker else \
+        [stated.format(who=registry.speaker({"stated_by": w}, lang)) for w in speakers]
+    cites = [f"{c}, {loc}" + (revised if r else "")
+             for c, loc, r in zip(cols["source_cite_as"], cols["locator"], cols["revised"])]
+    custom = [list(t) for t in zip(cols["obs_id"], registry.value_labels(cols, lang), periods, cites, said)]
+    meta = [cols["indicator_name" if en else "indicator_name_zh"][0], cols["area_name" if en else "area_name_zh"][0],
+            stated.format(who=registry.speaker({"stated_by": speakers[0]}, lang)) if one_speaker else ""]
+    return meta, custom
 
 
-def point_labels(frame: pd.DataFrame, lang: str = "en") -> list[str]:
-    """``point_label`` for every row: empty for an exact value that was never revised."""
+def hover_text(trace: dict, i: int) -> str:
+    """The text Plotly shows on hovering point ``i`` of a trace (tests, text alternatives)."""
+    out = trace["hovertemplate"].replace("<extra></extra>", "")
+    for k, v in enumerate(trace["meta"]):
+        out = out.replace(f"%{{meta[{k}]}}", str(v))
+    for k, v in enumerate(trace["customdata"][i]):
+        out = out.replace(f"%{{customdata[{k}]}}", str(v))
+    return out
+
+
+def point_labels(rows, lang: str = "en") -> list[str]:
+    """``point_label`` for every row (a frame, or ``columns``): empty for an exact value that
+    was never revised."""
+    cols = _cols(rows)
     _ = i18n.gettext_for(lang)
     names = {k: (t.name_en if lang == "en" else t.name_zh) for k, t in vocab.QUALIFIERS.items()}
-    revised_flags = frame["revised"] if "revised" in frame else [False] * len(frame)
     mark = _("revised")
     return [" · ".join(([names[q]] if q != "exact" else []) + ([mark] if r else []))
-            for q, r in zip(frame["qualifier"], revised_flags)]
+            for q, r in zip(cols["qualifier"], cols["revised"])]
 
 
 def thin(values: np.ndarray, budget: int) -> np.ndarray:
@@ -113,40 +169,37 @@ def figure(frame: pd.DataFrame, unit: str, selection=None, title: str = "", lang
     """One chart for the observations of one unit."""
     _ = i18n.gettext_for(lang)
     traces = []
-    indicator_order = list(dict.fromkeys(frame["indicator_id"]))
-    area_count = frame["area"].nunique()
-    groups = list(frame.groupby(["indicator_id", "area", "span_label"], sort=False))
+    cols = _cols(frame)
+    indicator_order = list(dict.fromkeys(cols["indicator_id"]))
+    area_count = len(set(cols["area"]))
+    groups = series(cols)
     budget = max(DENSE, max_points // max(1, len(groups)))
     thinned = 0
-    for n, ((ind, area, label), group) in enumerate(groups):
-        group = group.sort_values("period_end", kind="stable")
-        keep = thin(group["value"].to_numpy(dtype="float64"), budget)
-        if len(keep) < len(group):
-            thinned += 1
-            shown = group.iloc[keep]
-        else:
-            shown = group
+    for n, ((ind, area, label), rows) in enumerate(groups.items()):
+        keep = thin(np.array([cols["value"][i] for i in rows], dtype="float64"), budget)
+        shown = pick(cols, [rows[k] for k in keep]) if len(keep) < len(rows) else pick(cols, rows)
+        count = len(shown["obs_id"])
+        thinned += count < len(rows)
         k = indicator_order.index(ind)
-        first = group.iloc[0]
-        cls = first["span_class"]
-        name = registry.name(first, lang)
+        cls = shown["span_class"][0]
+        name = shown["indicator_name" if lang == "en" else "indicator_name_zh"][0]
         if area_count > 1:
-            name += f" · {registry.area(first, lang)}"
+            name += f" · {shown['area_name' if lang == 'en' else 'area_name_zh'][0]}"
         if cls != "year":
             name += f" · {label if lang == 'en' else i18n.span_zh(label)}"
-        if len(shown) < len(group):
-            name += " · " + _("{shown} of {count} values shown").format(shown=len(shown), count=len(group))
-        dense = len(shown) > DENSE
+        if count < len(rows):
+            name += " · " + _("{shown} of {count} values shown").format(shown=count, count=len(rows))
+        dense = count > DENSE
         labels = point_labels(shown, lang)
+        meta, custom = hover_parts(shown, lang)
         labelled = any(labels)
         colour = PALETTE[n % len(PALETTE)]
         trace = {
             "type": "scatter",
-            "mode": ("lines+markers" if len(shown) > 1 else "markers") + ("+text" if labelled else ""),
+            "mode": ("lines+markers" if count > 1 else "markers") + ("+text" if labelled else ""),
             "name": name, "legendgroup": ind,
-            "x": [d.isoformat() for d in shown["period_end"]], "y": shown["value"].tolist(),
-            "customdata": shown["obs_id"].tolist(),
-            "hovertext": hovers(shown, lang), "hoverinfo": "text",
+            "x": [d.isoformat() for d in shown["period_end"]], "y": shown["value"],
+            "customdata": custom, "meta": meta, "hovertemplate": HOVER_TEMPLATE,
             "marker": {"symbol": SYMBOLS[cls], "size": 5 if dense else 10, "color": colour,
                        "line": {"width": 1 if dense else 1.5, "color": colour}},
             "line": {"dash": DASHES[k % len(DASHES)], "width": 1.5 if dense else 2, "color": colour},
@@ -154,9 +207,8 @@ def figure(frame: pd.DataFrame, unit: str, selection=None, title: str = "", lang
         if labelled:
             trace["text"], trace["textposition"] = labels, "top center"
         if selection:
-            starts = shown["period_start"].map(lambda d: d or date.min)
-            hit = (starts <= selection[1]).to_numpy() & (shown["period_end"] >= selection[0]).to_numpy()
-            trace["selectedpoints"] = np.flatnonzero(hit).tolist()
+            trace["selectedpoints"] = [j for j, (a, b) in enumerate(zip(shown["period_start"], shown["period_end"]))
+                                       if (a or date.min) <= selection[1] and b >= selection[0]]
             trace["selected"] = {"marker": {"size": 14 if not dense else 8}}
             trace["unselected"] = {"marker": {"opacity": 0.35}}
         traces.append(trace)
@@ -218,15 +270,15 @@ SUMMARY_VALUES = 12     # a series longer than this is summarised, not read out 
 SUMMARY_SERIES = 20
 
 
-def caption(frame: pd.DataFrame, lang: str = "en") -> str:
+def caption(frame, lang: str = "en") -> str:
     """``Sources: A/73/480, para 84; S/2023/646, para 44``: every plotted point's citation
     (the first ``CAPTION_CITATIONS`` of them when there are more, and how many more)."""
     _ = i18n.gettext_for(lang)
-    if frame.empty:
+    cols = _cols(frame)
+    cites = list(dict.fromkeys(zip(cols["source_cite_as"], cols["locator"])))
+    if not cites:
         return ""
-    cites = frame[["source_cite_as", "locator"]].drop_duplicates()
-    shown = [f"{c}, {loc}" for c, loc in cites.head(CAPTION_CITATIONS).itertuples(index=False)]
-    text = _("Sources: {list}").format(list="; ".join(shown))
+    text = _("Sources: {list}").format(list="; ".join(f"{c}, {loc}" for c, loc in cites[:CAPTION_CITATIONS]))
     if len(cites) > CAPTION_CITATIONS:
         text += "; " + _("and {count} more (each value's citation is in the CSV and the source panel)").format(
             count=len(cites) - CAPTION_CITATIONS)
@@ -238,38 +290,46 @@ def break_notes(indicators: pd.DataFrame, lang: str = "en") -> list[str]:
     return [f"{r[key]}: {r['break_note']}" for _, r in indicators.iterrows() if r.get("break_note")]
 
 
-def _series_text(group: pd.DataFrame, lang: str) -> str:
+def _series_text(cols: dict[str, list], lang: str) -> str:
     _ = i18n.gettext_for(lang)
-    group = group.sort_values("period_end", kind="stable")
-    labels = registry.value_labels(group, lang)
-    periods = list(group["period_label"] if lang == "en" else group["period"].map(i18n.period_zh))
-    if len(group) <= SUMMARY_VALUES:
-        return "; ".join(f"{v} ({p})" for v, p in zip(labels, periods))
-    values = group["value"].to_numpy(dtype="float64")
+
+    def period(i):
+        return cols["period_label"][i] if lang == "en" else i18n.period_zh(cols["period"][i])
+
+    n = len(cols["obs_id"])
+    if n <= SUMMARY_VALUES:
+        return "; ".join(f"{v} ({period(i)})" for i, v in enumerate(registry.value_labels(cols, lang)))
+    values = np.array(cols["value"], dtype="float64")
     low = high = 0
     if np.isfinite(values).any():
         low, high = int(np.nanargmin(values)), int(np.nanargmax(values))
+    ends = (0, low, high, n - 1)
+    labels = dict(zip(ends, registry.value_labels(pick(cols, ends), lang)))
     return _("{count} values from {first} to {last}; lowest {low} ({low_period}), highest {high} "
              "({high_period}), latest {latest} ({latest_period})").format(
-        count=len(group), first=periods[0], last=periods[-1], low=labels[low], low_period=periods[low],
-        high=labels[high], high_period=periods[high], latest=labels[-1], latest_period=periods[-1])
+        count=i18n.number(n, lang), first=period(0), last=period(n - 1), low=labels[low], low_period=period(low),
+        high=labels[high], high_period=period(high), latest=labels[n - 1], latest_period=period(n - 1))
 
 
 def summary(frame: pd.DataFrame, unit: str, lang: str = "en") -> str:
     """A short text alternative: what the chart shows, value by value (long series and many
     series summarised)."""
     _ = i18n.gettext_for(lang)
-    if frame.empty:
+    cols = _cols(frame)
+    if not cols["obs_id"]:
         return _("No values.")
+    groups = series(cols)
     parts = []
-    groups = frame.groupby(["indicator_id", "area", "span_label"], sort=False)
-    for k, (_key, group) in enumerate(groups):
+    for k, rows in enumerate(groups.values()):
         if k == SUMMARY_SERIES:
             parts.append(_("And {count} more series: see the data table and the CSV.").format(
-                count=groups.ngroups - SUMMARY_SERIES))
+                count=len(groups) - SUMMARY_SERIES))
             break
-        first = group.iloc[0]
-        parts.append(f"{registry.name(first, lang)}, {registry.area(first, lang)}: {_series_text(group, lang)}.")
+        one = pick(cols, rows)
+        en = lang == "en"
+        parts.append(f"{one['indicator_name' if en else 'indicator_name_zh'][0]}, "
+                     f"{one['area_name' if en else 'area_name_zh'][0]}: {_series_text(one, lang)}.")
     term = vocab.UNITS.get(unit)
     unit_name = (term.name_en if lang == "en" else term.name_zh) if term else unit
-    return _("{count} values in {unit}.").format(count=i18n.number(len(frame), lang), unit=unit_name) + " " + " ".join(parts)
+    return _("{count} values in {unit}.").format(count=i18n.number(len(cols["obs_id"]), lang), unit=unit_name) \
+        + " " + " ".join(parts)

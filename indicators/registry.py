@@ -32,10 +32,13 @@ def value_label(row, lang: str = "en") -> str:
     return number
 
 
-def value_labels(frame: pd.DataFrame, lang: str = "en") -> list[str]:
-    """``value_label`` of every row of a frame (one call per chart, not one per value)."""
+def value_labels(rows, lang: str = "en") -> list[str]:
+    """``value_label`` of every row of a frame, or of a mapping of column lists (one call per
+    chart, not one per value)."""
+    def listed(c):
+        return rows[c].tolist() if hasattr(rows[c], "tolist") else rows[c]
     return [value_label({"value": v, "unit": u, "qualifier": q}, lang)
-            for v, u, q in zip(frame["value"], frame["unit"], frame["qualifier"])]
+            for v, u, q in zip(listed("value"), listed("unit"), listed("qualifier"))]
 
 
 def period_label(row, lang: str = "en") -> str:

@@ -113,57 +113,61 @@ def source_panel(view: View) -> list:
     ]
 
 
-TABLE_ROWS = 100   # a chart's data table lists at most this many values (the latest first)
+TABLE_ROWS = 50    # a chart's data table lists at most this many values (the latest first)
 PANEL_ITEMS = 50   # the source panel quotes at most this many values of a selection
 
 
-def _data_table(view: View, frame: pd.DataFrame) -> list:
-    """The chart's values as a table, each with a "Show sources" button (the keyboard's way
-    to select a value's period; the chart needs a pointer). A long table lists the latest
-    ``TABLE_ROWS`` values and says where the rest are."""
+def _data_table(view: View, cols: dict[str, list]) -> list:
+    """The chart's values (``figures.columns``) as a table, each with a "Show sources" button
+    (the keyboard's way to select a value's period; the chart needs a pointer). A long table
+    lists the latest ``TABLE_ROWS`` values and says where the rest are."""
     _ = i18n.gettext_for(view.lang)
     lang = view.lang
-    shown = frame
-    if len(frame) > TABLE_ROWS:
-        shown = frame.sort_values(["period_end", "indicator_id", "area"], ascending=[False, True, True],
-                                  kind="stable").head(TABLE_ROWS)
-    names = shown["indicator_name" if lang == "en" else "indicator_name_zh"]
-    areas = shown["area_name" if lang == "en" else "area_name_zh"]
-    periods = shown["period_label"] if lang == "en" else shown["period"].map(i18n.period_zh)
-    cites = shown["source_cite_as"] + ", " + shown["locator"]
+    total = len(cols["obs_id"])
+    rows = range(total)
+    if total > TABLE_ROWS:  # latest first; then by indicator and area
+        by_key = sorted(rows, key=lambda i: (cols["indicator_id"][i], cols["area"][i]))
+        rows = sorted(by_key, key=cols["period_end"].__getitem__, reverse=True)[:TABLE_ROWS]
+    shown = figures.pick(cols, rows)
+    en = lang == "en"
+    periods = shown["period_label"] if en else [i18n.period_zh(p) for p in shown["period"]]
     button = _("Show sources")
     table = html.Table([
         html.Thead(html.Tr([html.Th(h, scope="col") for h in
                             (_("Indicator"), _("Area"), _("Period"), _("Value"), _("Source"), "")])),
         html.Tbody([html.Tr([
-            html.Td(n), html.Td(a), html.Td(p), html.Td(v), html.Td(c),
+            html.Td(n), html.Td(a), html.Td(p), html.Td(v), html.Td(f"{c}, {loc}"),
             html.Td(html.Button(button, className="button small", id=cid("pick", view.family, obs=int(obs)))),
-        ]) for n, a, p, v, c, obs in zip(names, areas, periods, registry.value_labels(shown, lang), cites,
-                                         shown["obs_id"])]),
+        ]) for n, a, p, v, c, loc, obs in zip(
+            shown["indicator_name" if en else "indicator_name_zh"], shown["area_name" if en else "area_name_zh"],
+            periods, registry.value_labels(shown, lang), shown["source_cite_as"], shown["locator"],
+            shown["obs_id"])]),
     ], className="data-table")
-    if len(shown) == len(frame):
+    if len(rows) == total:
         return [table]
     return [html.P(_("The latest {shown} of {count} values; the CSV has all of them.").format(
-        shown=len(shown), count=len(frame)), className="hint"), table]
+        shown=len(rows), count=total), className="hint"), table]
 
 
-def chart_block(view: View, unit: str, frame: pd.DataFrame, catalog_all: pd.DataFrame,
+def chart_block(view: View, unit: str, cols: dict[str, list], catalog_all: pd.DataFrame,
                 figure_refs: pd.DataFrame, cumulative: bool | None = None) -> html.Figure:
+    """One chart of the values of one unit (``figures.columns``), with its caption, notes,
+    downloads and text alternative."""
     _ = i18n.gettext_for(view.lang)
     term = vocab.UNITS.get(unit)
     unit_name = (term.name_en if view.lang == "en" else term.name_zh) if term else unit
     title = unit_name[:1].upper() + unit_name[1:] + (_(": cumulative totals") if cumulative else "")
-    inds = tuple(dict.fromkeys(frame["indicator_id"]))
+    inds = tuple(dict.fromkeys(cols["indicator_id"]))
     notes = figures.break_notes(catalog_all[catalog_all["indicator_id"].isin(inds)], view.lang)
     refs = figure_refs[figure_refs["indicator_ids"].map(lambda s: bool(set(s.split(";")) & set(inds)))]
     name = f"{view.family}-{unit}" + ("-totals" if cumulative else "")
-    fig = figures.figure(frame, unit, view.selection, title, view.lang)
+    fig = figures.figure(cols, unit, view.selection, title, view.lang)
     thinned = figures.thinning_note(fig, view.lang)
     return html.Figure([
         dcc.Graph(id=cid("chart", view.family, unit=unit + ("-total" if cumulative else "")), figure=fig,
                   config={"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d"], "responsive": True}),
         html.Figcaption([
-            html.P(figures.caption(frame, view.lang), className="caption"),
+            html.P(figures.caption(cols, view.lang), className="caption"),
             *([html.P(thinned, className="thinned-note")] if thinned else []),
             *[html.P([_("Break in series: "), n], className="break-note") for n in notes],
             *[html.P(_("Values shown only in {source} figure {figure} ({caption}): not in the text, "
@@ -177,11 +181,11 @@ def chart_block(view: View, unit: str, frame: pd.DataFrame, catalog_all: pd.Data
                    href=download_href(view, inds, name, cumulative=cumulative, ext="xlsx")),
         ]),
         html.Details([html.Summary(_("Text summary and data table")),
-                      html.P(figures.summary(frame, unit, view.lang), className="summary"),
-                      *_data_table(view, frame)],
+                      html.P(figures.summary(cols, unit, view.lang), className="summary"),
+                      *_data_table(view, cols)],
                      className="text-alternative"),
     ], className="chart-block", **{"aria-label": _("{title}: chart of {count} values").format(
-        title=title, count=len(frame))})
+        title=title, count=len(cols["obs_id"]))})
 
 
 def render(view: View, catalog: pd.DataFrame | None = None) -> tuple[list, list, str]:
@@ -200,12 +204,15 @@ def render(view: View, catalog: pd.DataFrame | None = None) -> tuple[list, list,
     indicators_table = query.table("indicators")
     figure_refs = query.table("figures").merge(query.table("sources")[["source_id", "cite_as"]], on="source_id")
     # One chart per unit; cumulative totals ("since 1948") apart, or they flatten every
-    # annual value against the axis.
-    split = shown["span_class"].eq("cumulative")
-    groups = sorted(shown.groupby([shown["unit"], split], sort=False), key=lambda g: g[0][1])
-    charts = [chart_block(resolved, unit, group, indicators_table, figure_refs,
-                          total if split.any() else None)
-              for (unit, total), group in groups]
+    # annual value against the axis. Cumulative charts come after the others.
+    cols = figures.columns(shown)
+    groups: dict[tuple, list[int]] = {}
+    for i, key in enumerate(zip(cols["unit"], (c == "cumulative" for c in cols["span_class"]))):
+        groups.setdefault(key, []).append(i)
+    any_total = any(total for _unit, total in groups)
+    charts = [chart_block(resolved, unit, figures.pick(cols, rows), indicators_table, figure_refs,
+                          total if any_total else None)
+              for (unit, total), rows in sorted(groups.items(), key=lambda g: g[0][1])]
     return charts, source_panel(resolved), view.search()
 
 

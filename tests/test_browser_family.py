@@ -88,7 +88,7 @@ def test_chart_download_is_exactly_the_charted_points(server, page, engine):
     block = page.locator(".chart-block").first
     plotted = page.evaluate(
         "() => document.querySelector('.chart-block .js-plotly-plot').data"
-        ".flatMap(t => t.customdata.map((id, i) => [id, t.y[i]]))")
+        ".flatMap(t => t.customdata.map((c, i) => [Array.isArray(c) ? c[0] : c, t.y[i]]))")
     with page.expect_download() as info:
         block.locator("a.download").click()
     download = info.value

@@ -63,8 +63,9 @@ def test_dense_chart_is_thinned_and_says_so(dense):
     # every point still names its own value and citation, and clicks resolve to its row
     by_id = dense.set_index("obs_id")
     for t in fig["data"]:
-        for obs, y, text in zip(t["customdata"], t["y"], t["hovertext"]):
-            assert by_id.loc[obs, "value"] == y and f"{by_id.loc[obs, 'locator']}" in text
+        for i, (custom, y) in enumerate(zip(t["customdata"], t["y"])):
+            obs = custom[0]
+            assert by_id.loc[obs, "value"] == y and f", {by_id.loc[obs, 'locator']}" in figures.hover_text(t, i)
     sparse = figures.figure(dense.head(40), "count")
     assert not figures.thinning_note(sparse) and len(sparse["data"][0]["x"]) == 40
 
@@ -83,11 +84,21 @@ def test_hover_and_labels_say_what_the_row_functions_say(curated, lang):
         return (f"<b>{registry.name(r, lang)}</b><br>{registry.value_label(r, lang)} · "
                 f"{registry.period_label(r, lang)}<br>{registry.area(r, lang)} · ")
 
-    hovers = figures.hovers(curated, lang)
     labels = figures.point_labels(curated, lang)
-    for (_i, r), text, label in zip(curated.iterrows(), hovers, labels):
+    for (_i, r), label in zip(curated.iterrows(), labels):
+        text = figures.hover(r, lang)
         assert text.startswith(reference(r)) and registry.citation(r) in text
+        assert registry.speaker(r, lang) in text and "%{" not in text
         assert label == figures.point_label(r, lang)
+    # a trace with several speakers names each point's; a name is never read as a template
+    two = curated.head(2).assign(stated_by=["Secretariat", "Member State: Kenya"], indicator_name="a %{y} b",
+                                 indicator_name_zh="a %{y} b")
+    fig = figures.figure(two.assign(indicator_id="x", area="all_pko", span_label="year"), "count", lang=lang)
+    trace = fig["data"][0]
+    texts = [figures.hover_text(trace, i) for i in range(len(trace["x"]))]
+    assert [registry.speaker({"stated_by": w}, lang) in t for t, w in
+            zip(texts, ["Secretariat", "Member State: Kenya"])] == [True, True]
+    assert trace["meta"][0] == "a %{y} b"
     assert registry.value_labels(curated, lang) == [registry.value_label(r, lang) for _i, r in curated.iterrows()]
 
 
@@ -113,10 +124,10 @@ def test_family_table_lists_the_latest_values_and_says_where_the_rest_are(dense,
         app.create_app()
     from indicators.view import View
     from layouts import family
-    parts = family._data_table(View(family="fatalities"), dense)
+    parts = family._data_table(View(family="fatalities"), figures.columns(dense))
     hint, table = parts
     rows = table.children[1].children
     assert len(rows) == family.TABLE_ROWS and "1440" in hint.children.replace(",", "")
     first_period = rows[0].children[2].children
     assert first_period == "December 2024"  # the latest first
-    assert len(family._data_table(View(family="fatalities"), dense.head(5))) == 1
+    assert len(family._data_table(View(family="fatalities"), figures.columns(dense.head(5)))) == 1
