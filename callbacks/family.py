@@ -5,6 +5,7 @@ from datetime import date
 
 import dash
 from dash import ALL, MATCH, Input, Output, State, ctx, html, no_update
+from dash.exceptions import PreventUpdate
 
 from callbacks.urlstate import keep_url_in_step
 from indicators import i18n, query
@@ -25,6 +26,11 @@ from layouts.family import cid, render
     prevent_initial_call=True,
 )
 def update(indicators, areas, year_from, year_to, selection, context):
+    if not ctx.triggered_id:
+        # Dash calls this once as the page is inserted, prevent_initial_call or not; the
+        # layout has just drawn this very view, so drawing it again would only make the
+        # browser lay out every chart twice.
+        raise PreventUpdate
     family = ctx.outputs_list[0]["id"]["family"]
     context = context or {}
     view = View.from_query({"ind": ",".join(indicators or []), "area": ",".join(areas or []),
