@@ -10,38 +10,42 @@ from dash.exceptions import PreventUpdate
 from callbacks.urlstate import keep_url_in_step
 from indicators import i18n, query
 from indicators.view import View
-from layouts.family import cid, render
+from layouts.family import cid, drawn_key, render
 
 
 @dash.callback(
     Output(cid("charts", MATCH), "children"),
     Output(cid("panel", MATCH), "children"),
     Output(cid("search", MATCH), "data"),
+    Output(cid("drawn", MATCH), "data"),
     Input(cid("indicators", MATCH), "value"),
     Input(cid("areas", MATCH), "value"),
     Input(cid("from", MATCH), "value"),
     Input(cid("to", MATCH), "value"),
     Input(cid("selection", MATCH), "data"),
     State(cid("context", MATCH), "data"),
+    State(cid("drawn", MATCH), "data"),
     prevent_initial_call=True,
 )
-def update(indicators, areas, year_from, year_to, selection, context):
-    if not ctx.triggered_id:
-        # Dash calls this once as the page is inserted, prevent_initial_call or not; the
-        # layout has just drawn this very view, so drawing it again would only make the
-        # browser lay out every chart twice.
-        raise PreventUpdate
+def update(indicators, areas, year_from, year_to, selection, context, drawn):
     family = ctx.outputs_list[0]["id"]["family"]
     context = context or {}
     view = View.from_query({"ind": ",".join(indicators or []), "area": ",".join(areas or []),
                             "from": year_from, "to": year_to, "sel": selection,
                             "lang": context.get("lang"), "asof": context.get("asof")}, family)
     try:
-        return render(view)
+        key = drawn_key(view)
+        if key == drawn:
+            # What is asked for is on the page already: Dash calls this as the page is
+            # inserted (prevent_initial_call or not), just after the layout drew this view.
+            raise PreventUpdate
+        return (*render(view), key)
+    except PreventUpdate:
+        raise
     except Exception as exc:  # never a traceback in the browser
         _ = i18n.gettext_for(view.lang)
         message = _("This view could not be drawn: {error}").format(error=exc)
-        return [html.P(message, className="message error")], [], no_update
+        return [html.P(message, className="message error")], [], no_update, None
 
 
 def _period_of(obs_id) -> str | None:

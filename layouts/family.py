@@ -46,6 +46,12 @@ def resolve(view: View, catalog: pd.DataFrame) -> View:
     return view.with_(indicators=chosen)
 
 
+def drawn_key(view: View) -> str:
+    """What identifies the view a family page shows (defaults filled in): the charts are
+    drawn again only when it changes."""
+    return resolve(view, _catalog(view)).search()
+
+
 def source_item(r, lang: str) -> html.Article:
     _ = i18n.gettext_for(lang)
     link = html.A(registry.citation(r), href=r["source_url"], target="_blank", rel="noopener") \
@@ -265,6 +271,7 @@ def layout(family: str, **query_args):
         dcc.Store(id=cid("context", family), data={"lang": view.lang,
                                                   "asof": view.as_of.isoformat() if view.as_of else None}),
         dcc.Store(id=cid("search", family)),
+        dcc.Store(id=cid("drawn", family), data=resolved.search() if not catalog.empty else None),
         dcc.Store(id=cid("url-written", family)),
         html.Div([
             dcc.Loading(html.Div(charts, id=cid("charts", family), className="charts"), delay_show=300),
