@@ -63,20 +63,17 @@ def _period_of(obs_id) -> str | None:
     Output(cid("selection", MATCH), "data"),
     Input(cid("chart", MATCH, unit=ALL), "clickData"),
     Input(cid("chart", MATCH, unit=ALL), "selectedData"),
-    Input(cid("pick", MATCH, obs=ALL), "n_clicks"),
     Input(cid("clear", MATCH), "n_clicks"),
     prevent_initial_call=True,
 )
-def select(_clicks, _selections, _picks, _clear):
-    """A click selects the clicked value's period, a drag the dragged range, a "Show
-    sources" button (the keyboard's way) its row's period."""
+def select(_clicks, _selections, _clear):
+    """A click selects the clicked value's period, a drag the dragged range. (The keyboard's
+    way, a data-table row's "Show sources" link, is the permalink with its period selected.)"""
     trigger = ctx.triggered_id
     if not trigger or not ctx.triggered or not ctx.triggered[0]["value"]:
         return no_update
     if trigger["role"] == "clear":
         return None
-    if trigger["role"] == "pick":
-        return _period_of(trigger["obs"]) or no_update
     prop = ctx.triggered[0]["prop_id"].rsplit(".", 1)[1]
     value = ctx.triggered[0]["value"]
     if prop == "clickData":

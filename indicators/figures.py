@@ -34,7 +34,7 @@ SPAN_NAMES = {"year": N_("calendar year"), "fiscal": N_("fiscal year (July–Jun
 # thinned server-side to the lowest and highest value of each stretch of periods (so peaks
 # and troughs survive), and the chart says so. Selecting a stretch lists every value in it
 # with its citation, and the download has them all.
-MAX_POINTS = 1200
+MAX_POINTS = 800
 DENSE = 80  # above this many points a trace draws small markers and no per-point text
 
 

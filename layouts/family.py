@@ -124,7 +124,7 @@ PANEL_ITEMS = 50   # the source panel quotes at most this many values of a selec
 
 
 def _data_table(view: View, cols: dict[str, list]) -> list:
-    """The chart's values (``figures.columns``) as a table, each with a "Show sources" button
+    """The chart's values (``figures.columns``) as a table, each with a "Show sources" link
     (the keyboard's way to select a value's period; the chart needs a pointer). A long table
     lists the latest ``TABLE_ROWS`` values and says where the rest are."""
     _ = i18n.gettext_for(view.lang)
@@ -138,16 +138,20 @@ def _data_table(view: View, cols: dict[str, list]) -> list:
     en = lang == "en"
     periods = shown["period_label"] if en else [i18n.period_zh(p) for p in shown["period"]]
     button = _("Show sources")
+    here = f"/{view.family}"
     table = html.Table([
         html.Thead(html.Tr([html.Th(h, scope="col") for h in
                             (_("Indicator"), _("Area"), _("Period"), _("Value"), _("Source"), "")])),
         html.Tbody([html.Tr([
             html.Td(n), html.Td(a), html.Td(p), html.Td(v), html.Td(f"{c}, {loc}"),
-            html.Td(html.Button(button, className="button small", id=cid("pick", view.family, obs=int(obs)))),
-        ]) for n, a, p, v, c, loc, obs in zip(
+            # A link, not a button with a callback: a page of many rows stays light, and the
+            # link is the permalink of the view with this value's period selected.
+            html.Td(dcc.Link(button, className="button small", href=here + view.with_(
+                selection=((start or end), end)).search())),
+        ]) for n, a, p, v, c, loc, start, end in zip(
             shown["indicator_name" if en else "indicator_name_zh"], shown["area_name" if en else "area_name_zh"],
             periods, registry.value_labels(shown, lang), shown["source_cite_as"], shown["locator"],
-            shown["obs_id"])]),
+            shown["period_start"], shown["period_end"])]),
     ], className="data-table")
     if len(rows) == total:
         return [table]
