@@ -262,7 +262,7 @@ def summary(status: str, plan: Plan) -> str:
         n = plan.error_count
         return (f"Not loaded: {n} problem{'s' if n != 1 else ''} found, so nothing from this file was "
                 f"added.")
-    revised = sum(1 for r in plan.observations if r["_action"] == "revised")
+    revised = plan.revised
     parts = [_count(len(plan.observations) - revised, "new value"), f"{revised} revised"]
     if plan.unchanged:
         parts.append(f"{plan.unchanged} already published")

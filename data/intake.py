@@ -16,6 +16,13 @@ A value for an (indicator, area, period) already published is, when it differs, 
 revision: accepted only when the row says so (``revision`` = yes) or when its source is a
 newer report than the published value's; both vintages are kept. An identical value from
 the same source changes nothing (so a corrected file can be dropped again whole).
+
+A CPAS export can hold 100,000 values, and the store a million, so nothing here costs a
+Python object per value of the store, nor much per row of the file: the values published
+are looked up in DuckDB for the keys a batch of rows names (``Published``); the plain rows
+of the Observations sheet are read column by column (``_FastColumns``), every other row
+cell by cell, with the same rules and messages (``tests/test_intake_fast.py`` checks that
+both ways agree); the values to add are kept as Arrow columns and written by DuckDB.
 """
 from __future__ import annotations
 
@@ -25,7 +32,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import sqlalchemy as sa
 
@@ -33,10 +40,11 @@ from data import schema
 from data.numbers import NumberError, parse_number, same_number
 from data.export import FORMULA_START
 from data.periods import PeriodError, fiscal_year, period_bounds, span
-from data.sheets import Cell, FormatError, Sheet, column_letter
+from data.sheets import Cell, FormatError, Sheet, as_cell, column_letter, to_cells
 from indicators import vocabulary as vocab
 
 MAX_LISTED_ERRORS = 1000  # as Frictionless' default limit: beyond it, only counted
+OBSERVATION_BATCH = 20_000  # rows of the Observations sheet checked together (see _observation_rows)
 
 
 @dataclass(frozen=True)
@@ -156,12 +164,65 @@ def normalise_label(text) -> str:
 
 # --- What the store holds -------------------------------------------------------------------
 
+# What a check needs of the value already published for an (indicator, area, period).
+PUBLISHED_COLUMNS = ("obs_id", "indicator_id", "area", "period", "period_label", "value", "qualifier",
+                     "source_id", "locator", "quote", "vintage")
+
+
+class Published:
+    """The latest vintage published for each (indicator, area, period) a file names.
+
+    Looked up in DuckDB for a batch of keys at a time (a join with the file's keys), never
+    loaded whole: a store of a million values would otherwise be read into Python objects
+    (gigabytes) for every file dropped."""
+
+    def __init__(self, conn):
+        self._conn = conn
+        self.known: dict[tuple[str, str, str], dict | None] = {}  # None: nothing published
+
+    def fetch(self, keys) -> None:
+        """Look up every key not looked up yet, in one query."""
+        wanted = [k for k in dict.fromkeys(keys) if k not in self.known]
+        if not wanted:
+            return
+        import pyarrow as pa
+
+        names = ("indicator_id", "area", "period")
+        table = pa.table({n: pa.array([k[i] for k in wanted], pa.string()) for i, n in enumerate(names)})
+        raw = _duckdb(self._conn)
+        raw.register("pkpi_intake_keys", table)
+        try:
+            cols = ", ".join(f'o."{c}"' for c in PUBLISHED_COLUMNS)
+            found = raw.execute(
+                f"SELECT {cols} FROM observations o JOIN pkpi_intake_keys k ON o.indicator_id = k.indicator_id "
+                f"AND o.area = k.area AND o.period = k.period").fetchall()
+        finally:
+            raw.unregister("pkpi_intake_keys")
+        for k in wanted:
+            self.known[k] = None
+        for r in found:
+            rec = dict(zip(PUBLISHED_COLUMNS, r))
+            self.known[(rec["indicator_id"], rec["area"], rec["period"])] = rec
+
+    def get(self, key: tuple[str, str, str]) -> dict | None:
+        if key not in self.known:
+            self.fetch([key])
+        return self.known[key]
+
+
+def _duckdb(conn):
+    """The DuckDB connection under a SQLAlchemy connection (same transaction)."""
+    raw = conn.connection.driver_connection
+    raw.execute("SET enable_progress_bar = false")
+    return raw
+
+
 @dataclass
 class StoreState:
     indicators: dict[str, dict]
     areas: dict[str, dict]
     sources: dict[str, dict]
-    latest: dict[tuple[str, str, str], dict]  # (indicator, area, period) -> latest vintage
+    latest: Published  # (indicator, area, period) -> latest vintage, looked up as needed
     next_obs_id: int
     next_intake_id: int
 
@@ -170,25 +231,79 @@ class StoreState:
         def rows(table, key):
             return {r[key]: dict(r) for r in conn.execute(sa.select(table)).mappings()}
 
-        v = schema.observations
-        latest = {}
-        for r in conn.execute(sa.select(v.c.obs_id, v.c.indicator_id, v.c.area, v.c.period, v.c.period_label, v.c.value,
-                                        v.c.qualifier, v.c.source_id, v.c.locator, v.c.quote,
-                                        v.c.vintage)).mappings():
-            latest[(r["indicator_id"], r["area"], r["period"])] = dict(r)
         next_obs = conn.execute(sa.select(sa.func.coalesce(sa.func.max(schema.observation_vintages.c.obs_id), 0))).scalar()
         next_intake = conn.execute(sa.select(sa.func.coalesce(sa.func.max(schema.intake_files.c.intake_id), 0))).scalar()
         return cls(rows(schema.indicators, "indicator_id"), rows(schema.areas, "area_id"),
-                   rows(schema.sources, "source_id"), latest, next_obs + 1, next_intake + 1)
+                   rows(schema.sources, "source_id"), Published(conn), next_obs + 1, next_intake + 1)
 
 
 # --- The checks ----------------------------------------------------------------------------
+
+# One value the file adds (or restates, or revises), as ``apply`` writes it; ``_before_*``
+# name the vintage it replaces.
+RECORD_FIELDS = ("indicator_id", "area", "period", "period_label", "value", "value_text", "qualifier",
+                 "obs_status", "stated_by", "source_id", "locator", "quote", "quote_en", "note",
+                 "origin_line", "_sheet", "_action", "_before_obs_id", "_before_vintage")
+_RECORD_TYPES = ("string", "string", "string", "string", "float64", "string", "string", "string", "string",
+                 "string", "string", "string", "string", "string", "int64", "string", "string", "int64",
+                 "int64")
+
+
+class Records:
+    """The values a file would add, kept as Arrow columns (a batch at a time), not as one
+    Python object per value. Iterating gives each as a dict, as before."""
+
+    BATCH = 20_000
+
+    def __init__(self):
+        self._rows: list[tuple] = []
+        self._batches: list = []
+        self._count = 0
+        self.revised = 0
+
+    def append(self, rec: tuple) -> None:
+        self.extend((rec,))
+
+    def extend(self, recs) -> None:
+        """Add records (tuples in the order of RECORD_FIELDS), in the file's order."""
+        for rec in recs:
+            self._rows.append(rec)
+            self._count += 1
+            if rec[16] == "revised":
+                self.revised += 1
+        if len(self._rows) >= self.BATCH:
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self._rows:
+            return
+        import pyarrow as pa
+
+        columns = list(zip(*self._rows))
+        self._batches.append(pa.RecordBatch.from_arrays(
+            [pa.array(c, type=getattr(pa, t)()) for c, t in zip(columns, _RECORD_TYPES)], names=list(RECORD_FIELDS)))
+        self._rows = []
+
+    def table(self):
+        """Every record, as one Arrow table (None when there is none)."""
+        import pyarrow as pa
+
+        self._flush()
+        return pa.Table.from_batches(self._batches) if self._batches else None
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __iter__(self):
+        table = self.table()
+        return iter(table.to_pylist() if table is not None else [])
+
 
 @dataclass
 class Plan:
     """What a file would change, or why it cannot be applied."""
     rows_read: int = 0
-    observations: list[dict] = field(default_factory=list)  # new values and revisions
+    observations: Records = field(default_factory=Records)  # new values and revisions
     unchanged: int = 0
     sources: list[dict] = field(default_factory=list)
     areas: list[dict] = field(default_factory=list)
@@ -203,6 +318,10 @@ class Plan:
     @property
     def declared(self) -> int:
         return len(self.sources) + len(self.areas) + len(self.indicators)
+
+    @property
+    def revised(self) -> int:
+        return self.observations.revised
 
 
 class _Row:
@@ -230,14 +349,26 @@ class Checker:
         self._seed_texts: dict[str, str | None] = {}
         self._sheet = ""
         self._rows_counted = 0
+        self._held: list[IntakeError] | None = None  # errors of a row checked ahead of its turn
 
     # -- errors
     def error(self, code: str, message: str, row: int | None = None, column: str = "",
               cell: str = "", value="") -> None:
+        if self._held is not None:
+            self._held.append(IntakeError(code, self._sheet, row, column, cell,
+                                          "" if value is None else str(value), message))
+            return
         self.plan.error_count += 1
         if len(self.plan.errors) < MAX_LISTED_ERRORS:
             shown = "" if value is None else str(value)
             self.plan.errors.append(IntakeError(code, self._sheet, row, column, cell, shown, message))
+
+    def _release(self, held: list[IntakeError]) -> None:
+        """Record errors held back, in the order the file's rows give them."""
+        for e in held:
+            self.plan.error_count += 1
+            if len(self.plan.errors) < MAX_LISTED_ERRORS:
+                self.plan.errors.append(e)
 
     def _cell_error(self, code: str, row: _Row, name: str, cell: Cell, message: str) -> None:
         self.error(code, message, row.number, name, cell.ref, _shown(cell))
@@ -279,7 +410,7 @@ class Checker:
             return self.plan
         # Declarations first: the values may refer to them.
         for role, handler in (("New sources", self._source), ("New areas", self._area),
-                              ("New indicators", self._indicator), ("Observations", self._observation)):
+                              ("New indicators", self._indicator), ("Observations", None)):
             if role in by_role:
                 self._read_sheet(by_role[role], SHEETS[role], handler, csv_file)
         self._sheet = ""
@@ -290,56 +421,152 @@ class Checker:
     def _read_sheet(self, sheet: Sheet, fields, handler, csv_file: bool) -> None:
         self._sheet = sheet.name
         merged_header, covered = self._merged(sheet)
-        rows = sheet.rows()
-        header, columns, body_start = self._header(rows, fields, merged_header)
+        raw = sheet.raw_rows()
+        header, columns, body_start = self._header(((n, to_cells(v, n)) for n, v in raw), fields, merged_header)
         if columns is None:
             return
         width = len(header)
+        if fields is OBSERVATION_FIELDS:
+            self._observation_rows(raw, columns, width, covered)
+            return
         seen_keys: dict = {}
-        for number, cells in rows:
-            if not any(c.kind != "empty" for c in cells):
+        for number, values in raw:
+            if _blank(values):
+                continue
+            if not self._count(number):
+                return
+            cells = to_cells(values, number)
+            row = _Row(number, cells, columns)
+            handler(row, self._usable(row, fields, columns, width, covered), seen_keys)
+
+    def _count(self, number: int) -> bool:
+        """Count a row that is not empty; False (and the error) beyond the most a file may hold."""
+        self._rows_counted += 1
+        self.plan.rows_read += 1
+        if self._rows_counted > self.max_rows:
+            self.error("too-many-rows",
+                       f"The file has more than {self.max_rows:,} rows, the most one file may hold. "
+                       f"Split it into several files.", number)
+            return False
+        if self.progress and self._rows_counted % 5000 == 0:
+            self.progress(self._rows_counted)
+        return True
+
+    def _usable(self, row: _Row, fields, columns: dict[str, int], width: int, covered: set[str]) -> dict:
+        """The row's cells by field, each reported if it cannot be read at all (a formula, an
+        error, markup, a required cell left empty); the others are checked by the handler."""
+        number, cells = row.number, row.cells
+        for extra in cells[width:]:
+            if extra.kind != "empty":
+                self.error("extra-cell", f"This cell is beyond the last named column. Delete it, or "
+                                         f"give its column a name from the template.",
+                           number, column_letter(_col(extra.ref)), extra.ref, _shown(extra))
+        usable = {}
+        for f in fields:
+            if f.name not in columns:
+                continue  # a missing column is reported once, on row 1
+            cell = row.cell(f.name)
+            if cell.ref in covered:
+                continue  # reported once as a merged range
+            if cell.kind == "formula":
+                self._cell_error("formula-cell", row, f.name, cell,
+                                 f"This cell holds a formula ({cell.value}). Only typed values are read: "
+                                 f"copy the column and paste it back with Paste Special > Values.")
+            elif cell.kind == "error":
+                self._cell_error("type-error", row, f.name, cell,
+                                 f"This cell shows the Excel error {cell.value}. Type the value itself.")
+            elif cell.kind == "text" and _MARKUP.search(cell.value):
+                self._cell_error("markup-in-text", row, f.name, cell,
+                                 "This text contains HTML or script (<...>). Cells are plain text: "
+                                 "remove the tags.")
+            else:
+                if cell.kind == "empty" and f.required:
+                    self._cell_error("missing-cell", row, f.name, cell,
+                                     f"This cell is empty, and {f.name} is required. {f.help}")
+                usable[f.name] = cell
+        if fields is OBSERVATION_FIELDS:  # an exported file's descriptive columns, to compare
+            usable.update({name: row.cell(name) for name in EXPORT_DERIVED if name in columns})
+        return usable
+
+    # -- the Observations sheet, a batch of rows at a time
+    def _observation_rows(self, raw, columns: dict[str, int], width: int, covered: set[str]) -> None:
+        """Check the values. Rows are taken a batch at a time: the plain ones (text and
+        numbers that need no message) are read column by column (``_plain_rows``), the others
+        cell by cell as the template's other sheets are; then the values already published
+        for the whole batch are looked up at once, and each row is finished in its turn, its
+        errors recorded in the order of the rows."""
+        covered_rows = {int(ref.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")) for ref in covered}
+        fast = _FastColumns.make(self, columns, width) if self._fast_ok(columns) else None
+        seen: dict = {}
+        batch: list[tuple[int, list]] = []
+        stop = None
+        counted = self._rows_counted  # before the batch
+        for number, values in raw:
+            first = values[0] if values else None
+            if not (type(first) is str and first and not first.isspace()) and _blank(values):
                 continue
             self._rows_counted += 1
             self.plan.rows_read += 1
             if self._rows_counted > self.max_rows:
-                self.error("too-many-rows",
-                           f"The file has more than {self.max_rows:,} rows, the most one file may hold. "
-                           f"Split it into several files.", number)
-                return
-            if self.progress and self._rows_counted % 5000 == 0:
-                self.progress(self._rows_counted)
-            row = _Row(number, cells, columns)
-            for extra in cells[width:]:
-                if extra.kind != "empty":
-                    self.error("extra-cell", f"This cell is beyond the last named column. Delete it, or "
-                                             f"give its column a name from the template.",
-                               number, column_letter(_col(extra.ref)), extra.ref, _shown(extra))
-            usable = {}
-            for f in fields:
-                if f.name not in columns:
-                    continue  # a missing column is reported once, on row 1
-                cell = row.cell(f.name)
-                if cell.ref in covered:
-                    continue  # reported once as a merged range
-                if cell.kind == "formula":
-                    self._cell_error("formula-cell", row, f.name, cell,
-                                     f"This cell holds a formula ({cell.value}). Only typed values are read: "
-                                     f"copy the column and paste it back with Paste Special > Values.")
-                elif cell.kind == "error":
-                    self._cell_error("type-error", row, f.name, cell,
-                                     f"This cell shows the Excel error {cell.value}. Type the value itself.")
-                elif cell.kind == "text" and _MARKUP.search(cell.value):
-                    self._cell_error("markup-in-text", row, f.name, cell,
-                                     "This text contains HTML or script (<...>). Cells are plain text: "
-                                     "remove the tags.")
+                stop = number
+                break
+            batch.append((number, values))
+            if len(batch) >= OBSERVATION_BATCH:
+                self._observation_batch(batch, columns, width, covered, covered_rows, fast, seen, counted)
+                counted += len(batch)
+                batch = []
+        self._observation_batch(batch, columns, width, covered, covered_rows, fast, seen, counted)
+        if stop is not None:
+            self.error("too-many-rows",
+                       f"The file has more than {self.max_rows:,} rows, the most one file may hold. "
+                       f"Split it into several files.", stop)
+
+    def _fast_ok(self, columns: dict[str, int]) -> bool:
+        """Whether rows can be read column by column: every required column is there, and
+        none of an exported file's descriptive columns (checked row by row)."""
+        return (all(f.name in columns for f in OBSERVATION_FIELDS if f.required)
+                and not any(name in columns for name in EXPORT_DERIVED))
+
+    def _observation_batch(self, batch, columns, width, covered, covered_rows, fast, seen, counted) -> None:
+        if not batch:
+            return
+        parsed = fast.parse(batch, covered_rows) if fast is not None else [None] * len(batch)
+        held: dict[int, list[IntakeError]] = {}
+        for i, (number, values) in enumerate(batch):
+            if parsed[i] is not None:
+                continue
+            self._held = held[i] = []
+            try:
+                row = _Row(number, to_cells(values, number), columns)
+                parsed[i] = self._parse_observation(row, self._usable(row, OBSERVATION_FIELDS, columns, width,
+                                                                      covered))
+            finally:
+                self._held = None
+        published = self.state.latest
+        published.fetch([(p.indicator, p.area, p.period) for p in parsed if p is not None])
+        known, sheet, progress = published.known, self._sheet, self.progress
+        new: list[tuple] = []  # values not published before, in the rows' order
+        for i, (number, values) in enumerate(batch):
+            if i in held:
+                self._release(held[i])
+            p = parsed[i]
+            if p is not None:
+                (ind, area, period, label, given_label, value, value_text, qualifier, status, by, source, locator,
+                 quote, quote_en, note, revision) = p
+                key = (ind, area, period)
+                if known.get(key, _MISS) is None and key not in seen and not revision:
+                    # the common case, as _finish_observation would do it: a new value
+                    seen[key] = (number, value, qualifier)
+                    new.append((ind, area, period, given_label or label, value, value_text, qualifier, status, by,
+                                source, locator, quote, quote_en or "", note, number, sheet, "new", None, None))
                 else:
-                    if cell.kind == "empty" and f.required:
-                        self._cell_error("missing-cell", row, f.name, cell,
-                                         f"This cell is empty, and {f.name} is required. {f.help}")
-                    usable[f.name] = cell
-            if fields is OBSERVATION_FIELDS:  # an exported file's descriptive columns, to compare
-                usable.update({name: row.cell(name) for name in EXPORT_DERIVED if name in columns})
-            handler(row, usable, seen_keys)
+                    if new:
+                        self.plan.observations.extend(new)
+                        new = []
+                    self._finish_observation(number, values, columns, p, seen)
+            if progress and (counted + i + 1) % 5000 == 0:
+                progress(counted + i + 1)
+        self.plan.observations.extend(new)
 
     def _merged(self, sheet: Sheet) -> tuple[set[str], set[str]]:
         """Report merged ranges; return the header cells and all other cells they cover."""
@@ -534,10 +761,10 @@ class Checker:
         out.append(rec)
         known[ident] = rec
 
-    def _observation(self, row: _Row, cells: dict, seen: dict) -> None:
+    def _parse_observation(self, row: _Row, cells: dict) -> "_Parsed | None":
+        """Check one row's cells on their own (errors reported); None when it cannot be a value."""
         self._check_blank_columns(row)
         st = self.state
-        rec: dict = {}
         ok = True
 
         def text(name):
@@ -610,28 +837,27 @@ class Checker:
         needed = (indicator, area, source, period, value, unit, stated_by, locator, quote, qualifier,
                   status, revision)
         if not ok or any(v is None for v in needed):
-            return  # every reason has been reported
-        key = (indicator, area, period)
-        published = st.latest.get(key)
-        label = given_label or (published["period_label"] if published else label)
-        rec = {
-            "indicator_id": indicator, "area": area, "period": period, "period_label": label,
-            "value": value, "value_text": given_value_text or value_text, "qualifier": qualifier,
-            "obs_status": status, "stated_by": stated_by, "source_id": source, "locator": locator,
-            "quote": quote, "quote_en": quote_en or "", "note": note,
-            "origin_line": row.number, "_sheet": self._sheet,
-        }
+            return None  # every reason has been reported
+        return _Parsed(indicator, area, period, label, given_label, value, given_value_text or value_text,
+                       qualifier, status, stated_by, source, locator, quote, quote_en, note, revision)
+
+    def _finish_observation(self, number: int, values: list, columns: dict[str, int], p: "_Parsed",
+                            seen: dict) -> None:
+        """The checks against the other rows and the store, in the rows' order."""
+        key = (p.indicator, p.area, p.period)
+        published = self.state.latest.get(key)
+        label = p.given_label or (published["period_label"] if published else p.label)
         if key in seen:
-            first_row, first = seen[key]
-            same = (first["value"], first["qualifier"]) == (value, qualifier)
+            first_row, first_value, first_qualifier = seen[key]
+            same = (first_value, first_qualifier) == (p.value, p.qualifier)
             what = "repeats" if same else "gives a different value for"
             self.error("duplicate-row",
                        f"This row {what} the indicator, area and period of row {first_row} "
-                       f"({indicator}, {area}, {period}). Keep one of the two rows.",
-                       row.number, "period", cells["period"].ref, period)
+                       f"({p.indicator}, {p.area}, {p.period}). Keep one of the two rows.",
+                       number, "period", _cell_at(values, columns, "period", number).ref, p.period)
             return
-        seen[key] = (row.number, rec)
-        self._against_published(row, cells, rec, revision)
+        seen[key] = (number, p.value, p.qualifier)
+        self._against_published(number, values, columns, p, label, published)
 
     def _derived_agree(self, row: _Row, cells: dict, ind: dict | None, period: str | None,
                        src: dict | None) -> bool:
@@ -659,42 +885,47 @@ class Checker:
                                  f"it cannot change it. Delete the column, or put back the exported text.")
         return ok
 
-    def _against_published(self, row: _Row, cells: dict, rec: dict, revision: bool) -> None:
+    def _against_published(self, number: int, values: list, columns: dict[str, int], p: "_Parsed",
+                           label: str, old: dict | None) -> None:
         st = self.state
-        key = (rec["indicator_id"], rec["area"], rec["period"])
-        old = st.latest.get(key)
+
+        def record(action: str) -> None:
+            self.plan.observations.append((
+                p.indicator, p.area, p.period, label, p.value, p.value_text, p.qualifier, p.status,
+                p.stated_by, p.source, p.locator, p.quote, p.quote_en or "", p.note, number, self._sheet, action,
+                old["obs_id"] if old else None, old["vintage"] if old else None))
+
         if old is None:
-            if revision:
+            if p.revision:
+                cell = _cell_at(values, columns, "revision", number)
                 self.error("revision-error",
                            "This row is marked as a revision, but no value is published for this indicator, "
                            "area and period. Check the period, or empty the revision cell.",
-                           row.number, "revision", cells["revision"].ref, _shown(cells["revision"]))
+                           number, "revision", cell.ref, _shown(cell))
                 return
-            rec["_action"] = "new"
-            self.plan.observations.append(rec)
+            record("new")
             return
-        same_value = (old["value"], old["qualifier"]) == (rec["value"], rec["qualifier"])
-        if same_value and old["source_id"] == rec["source_id"]:
+        same_value = (old["value"], old["qualifier"]) == (p.value, p.qualifier)
+        if same_value and old["source_id"] == p.source:
             self.plan.unchanged += 1  # already published exactly so
             return
         if same_value:
-            rec["_action"] = "restated"  # a newer citation for the same value
-            self.plan.observations.append(rec)
+            record("restated")  # a newer citation for the same value
             return
-        newer = _newer(st.sources.get(rec["source_id"]), st.sources.get(old["source_id"]))
-        if revision or newer:
-            rec["_action"] = "revised"
-            self.plan.observations.append(rec)
+        newer = _newer(st.sources.get(p.source), st.sources.get(old["source_id"]))
+        if p.revision or newer:
+            record("revised")
             return
         old_source = st.sources.get(old["source_id"], {}).get("cite_as", old["source_id"])
-        new_source = st.sources.get(rec["source_id"], {}).get("cite_as", rec["source_id"])
+        new_source = st.sources.get(p.source, {}).get("cite_as", p.source)
+        cell = _cell_at(values, columns, "value", number)
         self.error("conflict",
-                   f"{rec['indicator_id']} for {rec['area']}, {rec['period']} is already published as "
+                   f"{p.indicator} for {p.area}, {p.period} is already published as "
                    f"{_label(old['value'], old['qualifier'])} ({old_source}, {old['locator']}: "
-                   f"\u201c{_clip(old['quote'])}\u201d). This row says {_label(rec['value'], rec['qualifier'])} "
-                   f"({new_source}, {rec['locator']}: \u201c{_clip(rec['quote'])}\u201d). If this corrects "
+                   f"\u201c{_clip(old['quote'])}\u201d). This row says {_label(p.value, p.qualifier)} "
+                   f"({new_source}, {p.locator}: \u201c{_clip(p.quote)}\u201d). If this corrects "
                    f"the published value, write yes in the revision column; otherwise correct the value.",
-                   row.number, "value", cells["value"].ref, _shown(cells["value"]))
+                   number, "value", cell.ref, _shown(cell))
 
     # -- cells
     def _text(self, row: _Row, name: str, cell: Cell) -> str | None:
@@ -866,6 +1097,326 @@ class Checker:
         return self._seed_texts[source]
 
 
+class _Parsed(NamedTuple):
+    """A row of the Observations sheet whose cells are each correct: what remains to check
+    is how it stands against the other rows and the store (``_finish_observation``)."""
+    indicator: str
+    area: str
+    period: str
+    label: str  # the period as it reads, when the row gives no period_label
+    given_label: str | None
+    value: float
+    value_text: str
+    qualifier: str
+    status: str
+    stated_by: str
+    source: str
+    locator: str
+    quote: str
+    quote_en: str | None
+    note: str | None
+    revision: bool
+
+
+_BAD = object()  # a cell the column-by-column reading leaves to the row-by-row checks
+_MISS = object()
+
+
+def _fast_text(v):
+    """A cell's text as ``Checker._text`` gives it (None when empty), or _BAD for a cell that
+    is not plain text or a number, or holds markup."""
+    kind = type(v)
+    if kind is str:
+        text = v.strip()
+        if not text:
+            return None
+        if ("<" in v or ":" in v) and _MARKUP.search(v):
+            return _BAD
+        if "\u00a0" in text:
+            text = text.replace("\u00a0", " ")
+        return unguard(text) if text[0] == "'" else text
+    if v is None:
+        return None
+    if kind is float or kind is int:
+        return _plain(v)
+    return _BAD
+
+
+def _fast_period(v):
+    """(period, label) as ``Checker._period`` gives them, or _BAD."""
+    kind = type(v)
+    if kind is str:
+        text = v.strip()
+        if not text or (("<" in v or ":" in v) and _MARKUP.search(v)):
+            return _BAD
+        try:
+            fiscal = fiscal_year(text)
+            if fiscal:
+                return fiscal, f"fiscal year {text.upper().removeprefix('FY').strip()}"
+            period_bounds(text)
+        except PeriodError:
+            return _BAD
+        return text, text
+    if kind is float or kind is int:
+        if float(v).is_integer() and 1900 <= v <= 2100:
+            return str(int(v)), str(int(v))
+    return _BAD
+
+
+def _fast_value(v, pct: bool):
+    """(value, value_text) as ``Checker._value`` gives them for a plain cell, or _BAD."""
+    kind = type(v)
+    if kind is float:
+        value, text = v, (str(int(v)) if v.is_integer() and -1e15 < v < 1e15 else str(v))  # _plain
+    elif kind is int:
+        value, text = float(v), _plain(v)
+    elif kind is str:
+        raw = v.strip()
+        if not raw or (("<" in v or ":" in v) and _MARKUP.search(v)):
+            return _BAD
+        m = _PERCENT_TEXT.match(raw)
+        if m and pct:
+            value = float(m.group(1))
+            return (value, raw) if math.isfinite(value) else _BAD
+        if not _NUMBER.match(raw):
+            return _BAD
+        value, text = float(raw), raw
+    else:
+        return _BAD
+    if not math.isfinite(value) or (pct and 0 < abs(value) < 1):
+        return _BAD
+    return value, text
+
+
+def _empty_value(v) -> bool:
+    return v is None or (type(v) is str and (not v or v.isspace()))
+
+
+def _blank(values: list) -> bool:
+    """A row with nothing in it (what Excel leaves below the data)."""
+    for v in values:
+        if v is None:
+            continue
+        kind = type(v)
+        if kind is str:
+            if v and not v.isspace():
+                return False
+        elif kind is Cell:
+            if v.kind != "empty":
+                return False
+        else:
+            return False
+    return True
+
+
+def _cell_at(values: list, columns: dict[str, int], name: str, number: int) -> Cell:
+    """The cell of a named column in a row of raw values (as ``_Row.cell`` gives it)."""
+    idx = columns.get(name)
+    if idx is None:
+        return Cell(None, "empty", "")
+    ref = f"{column_letter(idx + 1)}{number}"
+    return as_cell(values[idx], ref) if idx < len(values) else Cell(None, "empty", ref)
+
+
+class _FastColumns:
+    """Reads the plain rows of an Observations sheet column by column.
+
+    A row is plain when every cell is text or a number and would draw no message: each
+    column is read with its own small function (the same rules as the row-by-row checks,
+    most of them remembered per distinct text, since an export repeats its indicators,
+    areas, units and sources), then each row is put together. Any other row (an empty
+    required cell, an unknown id, markup, a percent or date cell, a merged cell ...) is
+    left to the row-by-row checks, which say what is wrong: so a file gets exactly the same
+    messages, and the same values, whichever way each row was read."""
+
+    def __init__(self, checker: "Checker", columns: dict[str, int], width: int):
+        st = checker.state
+        self.checker = checker
+        self.columns = columns
+        self.width = width
+        self.blank_columns = sorted(getattr(checker, "_blank_columns", ()))
+        self.unit_of = {k: v["unit"] for k, v in st.indicators.items()}
+        self.memo = {name: {} for name in ("indicator_id", "area", "source_id", "unit", "qualifier",
+                                           "obs_status", "revision", "period", "stated_by")}
+        self.stated: dict[str, float | None] = {}
+        resolvers = {"indicator_id": _resolver(st.indicators), "area": _resolver(st.areas),
+                     "source_id": _resolver(st.sources)}
+
+        def known(name):
+            resolve = resolvers[name]
+
+            def convert(v):
+                text = _fast_text(v)
+                return _BAD if text is None or text is _BAD else resolve(text)
+            return convert
+
+        def unit(v):
+            text = _fast_text(v)
+            if text is None or text is _BAD:
+                return _BAD
+            found = _term(text, vocab.UNITS)
+            return _BAD if found is None else found
+
+        def term(terms, default):
+            def convert(v):
+                text = _fast_text(v)
+                if text is None:
+                    return default
+                if text is _BAD:
+                    return _BAD
+                found = _term(text, terms)
+                return _BAD if found is None else found
+            return convert
+
+        def revision(v):
+            text = _fast_text(v)
+            if text is None:
+                return False
+            if text is _BAD:
+                return _BAD
+            text = text.strip().lower()
+            return True if text in _YES else False if text in _NO else _BAD
+
+        def required(v):
+            text = _fast_text(v)
+            return _BAD if text is None else text
+
+        self.convert = {"indicator_id": known("indicator_id"), "area": known("area"),
+                        "source_id": known("source_id"), "unit": unit,
+                        "qualifier": term(vocab.QUALIFIERS, "exact"), "obs_status": term(vocab.OBS_STATUS, "normal"),
+                        "revision": revision, "period": _fast_period, "stated_by": required}
+
+    @classmethod
+    def make(cls, checker: "Checker", columns: dict[str, int], width: int) -> "_FastColumns":
+        return cls(checker, columns, width)
+
+    def _coded(self, values: tuple, name: str) -> list:
+        """A column of few distinct texts (ids, units, terms): each distinct text read once
+        (and remembered for the next batches); a cell of another kind read on its own."""
+        memo, convert = self.memo[name], self.convert[name]
+        if set(map(type, values)) <= {str}:
+            for v in [v for v in set(values) if v not in memo]:
+                memo[v] = convert(v)
+            return list(map(memo.__getitem__, values))
+        out = []
+        for v in values:
+            if type(v) is str:
+                got = memo.get(v, _MISS)
+                if got is _MISS:
+                    got = memo[v] = convert(v)
+            else:
+                got = convert(v)
+            out.append(got)
+        return out
+
+    def _texts(self, values: tuple, required: bool) -> list:
+        """A column of free text (quotes, locators, notes): as ``_fast_text`` reads each cell,
+        but for a column of clean text (no markup, no padding, no leading ', no no-break space)
+        checked as a whole, which is most exports."""
+        if set(map(type, values)) <= {str}:
+            joined = "\x00".join(values)
+            if ("<" not in joined and "\u00a0" not in joined and "\x00'" not in joined
+                    and joined[:1] != "'" and (":" not in joined or not _SCRIPT.search(joined))):
+                stripped = list(map(str.strip, values))
+                if stripped == list(values):  # nothing to strip: each cell is its own text
+                    empty = _BAD if required else None
+                    return [v or empty for v in values]
+        out = list(map(_fast_text, values))
+        if required:
+            return [_BAD if t is None else t for t in out]
+        return out
+
+    def parse(self, batch: list[tuple[int, list]], covered_rows: set[int]) -> list:
+        """A _Parsed for each plain row of the batch, None for the others."""
+        n = len(batch)
+        rows = [values for _, values in batch]
+        longest = max(map(len, rows))
+        fill = max(longest, max(self.columns.values()) + 1)
+        if min(map(len, rows)) < fill:
+            rows = [r if len(r) >= fill else r + [None] * (fill - len(r)) for r in rows]
+        cols = list(zip(*rows))
+        bad = [False] * n
+        if covered_rows:
+            for i, (number, _) in enumerate(batch):
+                if number in covered_rows:
+                    bad[i] = True
+        for idx in [*range(self.width, longest), *self.blank_columns]:
+            for i, v in enumerate(cols[idx]):
+                if not _empty_value(v):
+                    bad[i] = True
+        columns = self.columns
+
+        def coded(name, default=None):
+            idx = columns.get(name)
+            return self._coded(cols[idx], name) if idx is not None else [default] * n
+
+        def texts(name, required=False):
+            idx = columns.get(name)
+            return self._texts(cols[idx], required) if idx is not None else [None] * n
+
+        c_ind, c_area, c_src = coded("indicator_id"), coded("area"), coded("source_id")
+        c_period, c_unit, c_value = coded("period"), coded("unit"), cols[columns["value"]]
+        c_qual, c_status, c_rev = coded("qualifier", "exact"), coded("obs_status", "normal"), coded("revision", False)
+        c_by, c_loc, c_quote = coded("stated_by"), texts("locator", True), texts("quote", True)
+        c_en, c_note, c_vt, c_label = texts("quote_en"), texts("note"), texts("value_text"), texts("period_label")
+        unit_of, seed_text, stated = self.unit_of, self.checker._seed_text, self.stated
+        out: list = [None] * n
+        for i, (ind, area, src, per, unit, qual, status, rev, by, loc, quote, en, note, vt, label) in enumerate(
+                zip(c_ind, c_area, c_src, c_period, c_unit, c_qual, c_status, c_rev, c_by, c_loc, c_quote, c_en,
+                    c_note, c_vt, c_label)):
+            if bad[i] or _BAD in (ind, area, src, per, unit, qual, status, rev, by, loc, quote, en, note, vt, label):
+                continue
+            if unit != unit_of[ind]:
+                continue
+            got = _fast_value(c_value[i], unit in _PERCENT_UNITS)
+            if got is _BAD or "\n" in quote or "\r" in quote:
+                continue
+            value, value_text = got
+            seed = seed_text(src)
+            if seed is not None and quote not in seed:
+                continue
+            if vt:
+                if vt not in quote:
+                    continue
+                number = stated.get(vt, _MISS)
+                if number is _MISS:
+                    number = stated[vt] = _stated(vt)
+                if number is None or not same_number(number, value):
+                    continue
+            out[i] = _Parsed(ind, area, per[0], per[1], label, value, vt or value_text, qual, status, by, src,
+                             loc, quote, en, note, rev)
+        return out
+
+
+_SCRIPT = re.compile(r"javascript\s*:", re.IGNORECASE)  # _MARKUP's second half
+
+
+_PLAIN_DIGITS = re.compile(r"[0-9]+(\.[0-9]+)?")
+
+
+def _stated(text: str) -> float | None:
+    """The number ``value_text`` states (parse_number; plain digits read directly)."""
+    if _PLAIN_DIGITS.fullmatch(text):
+        return float(text)
+    try:
+        return parse_number(text)
+    except NumberError:
+        return None
+
+
+def _resolver(known: dict):
+    """An id as ``Checker._known`` accepts it without a message (exactly, or in another case)."""
+    folded = {k.lower(): k for k in known}
+
+    def resolve(text: str):
+        if text in known:
+            return text
+        if text and text.lower() in folded:
+            return folded[text.lower()]
+        return _BAD
+    return resolve
+
+
 def _has_content(sheet: Sheet) -> bool:
     return any(c.kind != "empty" for _, cells in sheet.rows() for c in cells)
 
@@ -966,37 +1517,14 @@ def apply(conn, state: StoreState, plan: Plan, intake: dict, stored_path: str) -
                 conn.execute(table.insert(), [{c.name: (intake_id if c.name == "intake_id" else r.get(c.name))
                                                for c in table.columns} for r in recs])
         counts["declared"] = plan.declared
-        rows, superseded = [], []
-        next_id = state.next_obs_id
-        now = intake["processed_at"]
-        for rec in plan.observations:
-            key = (rec["indicator_id"], rec["area"], rec["period"])
-            before = state.latest.get(key)
-            start, end = period_bounds(rec["period"])
-            span_class, span_label = span(rec["period"])
-            sheet = rec["_sheet"]
-            row = {c.name: rec.get(c.name) for c in schema.observation_vintages.columns}
-            row.update(obs_id=next_id, period_start=start, period_end=end, span_class=span_class,
-                       span_label=span_label,
-                       origin_file=stored_path + (f", sheet {sheet}" if sheet else ""),
-                       vintage=before["vintage"] + 1 if before else 1,
-                       revises_obs_id=before["obs_id"] if before else None, is_latest=True,
-                       revised=rec["_action"] == "revised", intake_id=intake_id, published_at=now)
-            if before:
-                superseded.append(before["obs_id"])
-            counts["revised" if rec["_action"] == "revised" else "added"] += 1
-            rows.append(row)
-            state.latest[key] = {**row}
-            next_id += 1
-        state.next_obs_id = next_id
+        counts["revised"] = plan.revised
+        counts["added"] = len(plan.observations) - plan.revised
         intake.update(counts)
         conn.execute(schema.intake_files.insert(), [intake])
-        if superseded:
-            v = schema.observation_vintages
-            for i in range(0, len(superseded), 1000):
-                conn.execute(sa.update(v).where(v.c.obs_id.in_(superseded[i:i + 1000])).values(is_latest=False))
-        if rows:
-            _insert_many(conn, schema.observation_vintages, rows)
+        values = plan.observations.table()
+        if values is not None:
+            _insert_values(conn, values, state.next_obs_id, intake_id, intake["processed_at"], stored_path)
+            state.next_obs_id += values.num_rows
     else:
         intake.update(counts)
         conn.execute(schema.intake_files.insert(), [intake])
@@ -1008,35 +1536,41 @@ def apply(conn, state: StoreState, plan: Plan, intake: dict, stored_path: str) -
     return counts
 
 
-def _insert_many(conn, table: sa.Table, rows: list[dict]) -> None:
-    """Many rows at once: through a DataFrame DuckDB reads directly (executemany is slow)."""
-    if len(rows) < 500:
-        conn.execute(table.insert(), rows)
-        return
-    import pandas as pd
+def _insert_values(conn, values, first_id: int, intake_id: int, now, stored_path: str) -> None:
+    """Add the file's values as new vintages, in the file's order, and mark the vintages they
+    replace as no longer the latest: in DuckDB, from Arrow columns (no Python row per value).
+    The period's bounds and kind are worked out once per distinct period."""
+    import pyarrow as pa
 
-    names = [c.name for c in table.columns]
-    frame = pd.DataFrame(rows, columns=names)
-    raw = conn.connection.driver_connection
-    raw.register("intake_rows", frame)
+    periods = values.column("period").unique().to_pylist()
+    bounds = [period_bounds(p) for p in periods]
+    spans = [span(p) for p in periods]
+    period_table = pa.table({
+        "period": pa.array(periods, pa.string()),
+        "period_start": pa.array([b[0] for b in bounds], pa.date32()),
+        "period_end": pa.array([b[1] for b in bounds], pa.date32()),
+        "span_class": pa.array([s[0] for s in spans], pa.string()),
+        "span_label": pa.array([s[1] for s in spans], pa.string()),
+    })
+    values = values.append_column("seq", pa.array(range(values.num_rows), pa.int64()))
+    raw = _duckdb(conn)
+    raw.register("pkpi_intake_values", values)
+    raw.register("pkpi_intake_periods", period_table)
     try:
-        cols = ", ".join(f'"{n}"' for n in names)
-        casts = ", ".join(f'CAST("{n}" AS {_duck_type(c)})' for n, c in zip(names, table.columns))
-        conn.exec_driver_sql(f'INSERT INTO "{table.name}" ({cols}) SELECT {casts} FROM intake_rows')
+        raw.execute("UPDATE observation_vintages SET is_latest = false WHERE obs_id IN "
+                    "(SELECT _before_obs_id FROM pkpi_intake_values WHERE _before_obs_id IS NOT NULL)")
+        made = {
+            "obs_id": "? + v.seq", "period_start": "p.period_start", "period_end": "p.period_end",
+            "span_class": "p.span_class", "span_label": "p.span_label",
+            "origin_file": "? || CASE WHEN v._sheet = '' THEN '' ELSE ', sheet ' || v._sheet END",
+            "vintage": "coalesce(v._before_vintage + 1, 1)", "revises_obs_id": "v._before_obs_id",
+            "is_latest": "true", "revised": "v._action = 'revised'", "intake_id": "?", "published_at": "?",
+        }
+        names = [c.name for c in schema.observation_vintages.columns]
+        select = ", ".join(made.get(n, f'v."{n}"') for n in names)
+        raw.execute(f'INSERT INTO observation_vintages ({", ".join(names)}) SELECT {select} '
+                    f'FROM pkpi_intake_values v JOIN pkpi_intake_periods p USING (period) ORDER BY v.seq',
+                    [first_id, stored_path, intake_id, now])
     finally:
-        raw.unregister("intake_rows")
-
-
-def _duck_type(column: sa.Column) -> str:
-    kind = column.type
-    if isinstance(kind, sa.Boolean):
-        return "BOOLEAN"
-    if isinstance(kind, sa.Integer):
-        return "BIGINT"
-    if isinstance(kind, sa.Float):
-        return "DOUBLE"
-    if isinstance(kind, sa.DateTime):
-        return "TIMESTAMP"
-    if isinstance(kind, sa.Date):
-        return "DATE"
-    return "VARCHAR"
+        raw.unregister("pkpi_intake_values")
+        raw.unregister("pkpi_intake_periods")
