@@ -104,7 +104,8 @@ def new_snapshot(store: Path, copy_current: bool) -> Iterator[sa.Engine]:
 
     Call it while holding ``writer_lock(store)``. With ``copy_current`` the snapshot starts
     as a copy of the store (an intake); otherwise it starts empty (a build). On any error
-    the temporary file is deleted and the store is left as it was.
+    the temporary file is deleted and the store is left as it was. The served table is
+    rebuilt unless the snapshot began as a copy and changed nothing it is made of.
     """
     tmp = temporary_path(store)
     tmp.unlink(missing_ok=True)
@@ -112,9 +113,14 @@ def new_snapshot(store: Path, copy_current: bool) -> Iterator[sa.Engine]:
         shutil.copyfile(store, tmp)
     engine = make_engine(tmp, read_only=False)
     try:
+        before = None
+        if copy_current:
+            with engine.connect() as conn:
+                before = _served_inputs(conn) if schema.has_served(conn) else None
         yield engine
         with engine.begin() as conn:  # what pages read, derived once for this data version
-            schema.refresh_served(conn)
+            if before is None or _served_inputs(conn) != before:
+                schema.refresh_served(conn)
         with engine.connect() as conn:  # fold the write-ahead log into the file before the swap
             conn.execute(sa.text("CHECKPOINT"))
     except BaseException:
@@ -125,6 +131,20 @@ def new_snapshot(store: Path, copy_current: bool) -> Iterator[sa.Engine]:
     engine.dispose()
     tmp.with_name(tmp.name + ".wal").unlink(missing_ok=True)
     publish(tmp, store)
+
+
+def _served_inputs(conn) -> tuple:
+    """What ``served_observations`` is derived from, in a few numbers: the vintages (which
+    exist, which is the latest; values are never changed in place, a correction is a new
+    vintage) and every column of the indicators, sources and areas. A snapshot that leaves
+    them as they were (a rejected file, a duplicate) keeps the served table as it is instead
+    of rebuilding it (seconds at a million values)."""
+    return tuple(conn.exec_driver_sql(
+        "SELECT (SELECT count(*) FROM observation_vintages), "
+        "(SELECT coalesce(sum(hash(obs_id, is_latest)), 0) FROM observation_vintages), "
+        "(SELECT count(*) FROM indicators), (SELECT coalesce(sum(hash(i)), 0) FROM indicators i), "
+        "(SELECT count(*) FROM sources), (SELECT coalesce(sum(hash(s)), 0) FROM sources s), "
+        "(SELECT count(*) FROM areas), (SELECT coalesce(sum(hash(a)), 0) FROM areas a)").one())
 
 
 def utc_now():

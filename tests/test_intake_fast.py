@@ -150,3 +150,40 @@ def test_a_clean_export_is_read_column_by_column(tmp_path, store, monkeypatch):
     plan = _plan(path, store, True)
     assert plan.ok and len(plan.observations) == 2000 and calls == []
     _same(plan, _plan(path, store, False))
+
+
+def test_served_table_is_rebuilt_only_when_values_change(tmp_path, store, monkeypatch):
+    """A rejected or duplicate file changes no value: its snapshot keeps the served table
+    (rebuilding it takes seconds at a million values); an accepted one rebuilds it."""
+    from data import schema
+    from data.dropbox import process
+    from tests.intake_helpers import new_home, workbook
+
+    home = new_home(tmp_path, store)
+    monkeypatch.setenv("PKPI_HOME", str(home))
+    monkeypatch.delenv("PKPI_DB", raising=False)
+    monkeypatch.delenv("PKPI_DROPBOX", raising=False)
+    db = home / "pkpi.duckdb"
+    rebuilt = []
+    refresh = schema.refresh_served
+    monkeypatch.setattr(schema, "refresh_served", lambda conn: rebuilt.append(1) or refresh(conn))
+
+    def served():
+        return query(db, "SELECT * FROM served_observations")
+
+    def inbox(name):
+        return home / "dropbox" / "inbox" / name
+
+    first = served()
+    inbox("bad.csv").write_text("nothing useful\n", encoding="utf-8")
+    assert process(inbox("bad.csv")).status == "rejected"
+    assert rebuilt == [] and served() == first
+    good = workbook(inbox("good.xlsx"), [obs()])
+    content = good.read_bytes()
+    assert process(good).status == "accepted"
+    second = served()
+    assert rebuilt == [1] and len(second) == len(first) + 1
+    assert len(second) == query(db, "SELECT count(*) FROM observations")[0][0]
+    inbox("again.xlsx").write_bytes(content)
+    assert process(inbox("again.xlsx")).status == "duplicate"
+    assert rebuilt == [1] and served() == second
