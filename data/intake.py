@@ -38,7 +38,6 @@ import sqlalchemy as sa
 
 from data import schema
 from data.numbers import NumberError, parse_number, same_number
-from data.export import FORMULA_START
 from data.periods import PeriodError, fiscal_year, period_bounds, span
 from data.sheets import Cell, FormatError, Sheet, as_cell, column_letter, to_cells
 from indicators import vocabulary as vocab
@@ -155,7 +154,12 @@ EXPORT_DERIVED = ("indicator_name", "family", "period_start", "period_end", "sou
 
 def unguard(text: str) -> str:
     """Undo the export's formula guard (data.export.safe_text): ``'=x`` is the text ``=x``."""
-    return text[1:] if text[:1] == "'" and text[1:2].startswith(FORMULA_START) and text[1:2] else text
+    if text[:1] != "'":
+        return text
+    # imported here: data.export brings pandas (a third of a second), which filing a
+    # spreadsheet does not otherwise need
+    from data.export import FORMULA_START
+    return text[1:] if text[1:2].startswith(FORMULA_START) and text[1:2] else text
 
 
 def normalise_label(text) -> str:
