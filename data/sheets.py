@@ -98,14 +98,17 @@ def as_cell(value, ref: str) -> Cell:
     return Cell(str(value), "text", ref)
 
 
-_LETTERS: list[str] = []
+_LETTERS: tuple[str, ...] = ()
 
 
-def _letters(n: int) -> list[str]:
-    """Column letters A, B, ... for the first ``n`` columns (cached)."""
-    while len(_LETTERS) < n:
-        _LETTERS.append(column_letter(len(_LETTERS) + 1))
-    return _LETTERS
+def _letters(n: int) -> tuple[str, ...]:
+    """Column letters A, B, ... for at least the first ``n`` columns."""
+    global _LETTERS
+    letters = _LETTERS
+    if len(letters) < n:  # built whole, then swapped in: safe if two threads do it at once
+        letters = tuple(column_letter(i) for i in range(1, max(n, 256) + 1))
+        _LETTERS = letters
+    return letters
 
 
 def column_letter(index: int) -> str:
@@ -216,7 +219,7 @@ def _xlsx_sheets(path: Path, max_bytes: int, fast: bool = True) -> list[Sheet]:
     if fast:
         try:
             return _calamine_sheets(path)
-        except _Unsupported:
+        except Exception:  # _Unsupported, or anything the fast reader did not expect
             pass  # read exactly as before
 
     from openpyxl import load_workbook

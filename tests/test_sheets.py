@@ -189,3 +189,14 @@ def test_csv_rows_are_text(tmp_path):
     assert list(sheet.raw_rows()) == [(1, ["indicator_id", "value"]), (2, ["x", " 12 "]), (3, ["", ""])]
     assert list(sheet.rows())[1] == (2, [Cell("x", "text", "A2"), Cell(" 12 ", "text", "B2")])
     assert list(sheet.rows())[2] == (3, [Cell(None, "empty", "A3"), Cell(None, "empty", "B3")])
+
+
+def test_anything_the_fast_reader_did_not_expect_is_read_by_openpyxl(tmp_path, monkeypatch):
+    import data.sheets
+
+    def broken(*_args):
+        raise KeyError("a part the fast reader looked for")
+
+    monkeypatch.setattr(data.sheets, "_scan_sheet", broken)
+    path = _plain_book(tmp_path / "k.xlsx", {"B2": 7})
+    assert [s.reader for s in open_book(path, path.name, 1 << 20)] == ["openpyxl"]
