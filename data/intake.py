@@ -27,8 +27,10 @@ both ways agree); the values to add are kept as Arrow columns and written by Duc
 from __future__ import annotations
 
 import difflib
+import gc
 import math
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -278,6 +280,21 @@ class Records:
         if len(self._rows) >= self.BATCH:
             self._flush()
 
+    def add_columns(self, *columns) -> None:
+        """Add new values given column by column (RECORD_FIELDS up to _action; the sheet and
+        the action once for all)."""
+        import pyarrow as pa
+
+        n = len(columns[0])
+        sheet, action = columns[-2:]
+        arrays = [pa.array(c, type=getattr(pa, t)()) for c, t in zip(columns[:-2], _RECORD_TYPES)]
+        arrays += [pa.array([sheet] * n, pa.string()), pa.array([action] * n, pa.string()),
+                   pa.nulls(n, pa.int64()), pa.nulls(n, pa.int64())]
+        self._batches.append(pa.RecordBatch.from_arrays(arrays, names=list(RECORD_FIELDS)))
+        self._count += n
+        if action == "revised":
+            self.revised += n
+
     def _flush(self) -> None:
         if not self._rows:
             return
@@ -289,11 +306,16 @@ class Records:
         self._rows = []
 
     def table(self):
-        """Every record, as one Arrow table (None when there is none)."""
+        """Every record in the file's order, as one Arrow table (None when there is none).
+        One sheet holds the values, so its row number orders them."""
         import pyarrow as pa
 
         self._flush()
-        return pa.Table.from_batches(self._batches) if self._batches else None
+        if not self._batches:
+            return None
+        table = pa.Table.from_batches(self._batches)
+        self._batches = [b for b in table.sort_by("origin_line").combine_chunks().to_batches()]
+        return pa.Table.from_batches(self._batches)
 
     def __len__(self) -> int:
         return self._count
@@ -379,6 +401,17 @@ class Checker:
 
     # -- the file
     def check(self, sheets: list[Sheet], csv_file: bool) -> Plan:
+        # Reading a large sheet makes millions of small objects that hold no reference cycle;
+        # Python's cycle collector would walk all of them again and again (a fifth of the time).
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            return self._check(sheets, csv_file)
+        finally:
+            if collecting:
+                gc.enable()
+
+    def _check(self, sheets: list[Sheet], csv_file: bool) -> Plan:
         by_role: dict[str, Sheet] = {}
         unknown: list[Sheet] = []
         for sheet in sheets:
@@ -534,43 +567,63 @@ class Checker:
     def _observation_batch(self, batch, columns, width, covered, covered_rows, fast, seen, counted) -> None:
         if not batch:
             return
-        parsed = fast.parse(batch, covered_rows) if fast is not None else [None] * len(batch)
-        held: dict[int, list[IntakeError]] = {}
+        n = len(batch)
+        plain = fast.parse(batch, covered_rows) if fast is not None else None
+        ok = plain.ok if plain is not None else [False] * n
+        parsed: dict[int, _Parsed] = {}  # rows checked cell by cell (and plain rows with more to check)
+        held: dict[int, list[IntakeError]] = {}  # their errors, recorded in the rows' order below
         for i, (number, values) in enumerate(batch):
-            if parsed[i] is not None:
+            if ok[i]:
                 continue
             self._held = held[i] = []
             try:
                 row = _Row(number, to_cells(values, number), columns)
-                parsed[i] = self._parse_observation(row, self._usable(row, OBSERVATION_FIELDS, columns, width,
-                                                                      covered))
+                p = self._parse_observation(row, self._usable(row, OBSERVATION_FIELDS, columns, width, covered))
             finally:
                 self._held = None
+            if p is not None:
+                parsed[i] = p
+        # The values already published for the batch's keys, in one query.
+        keys = list(zip(plain.columns[0], plain.columns[1], plain.columns[2])) if plain is not None else [None] * n
+        for i, p in parsed.items():
+            keys[i] = p[:3]
         published = self.state.latest
-        published.fetch([(p.indicator, p.area, p.period) for p in parsed if p is not None])
-        known, sheet, progress = published.known, self._sheet, self.progress
-        new: list[tuple] = []  # values not published before, in the rows' order
-        for i, (number, values) in enumerate(batch):
+        published.fetch([keys[i] for i in range(n) if ok[i] or i in parsed])
+        # A new value (nothing published, not marked a revision, its key given once) needs no
+        # more than to be recorded: for plain rows that is done column by column; any other
+        # row is finished in its turn, in the rows' order, with its errors.
+        hot: list[int] = []
+        if plain is not None:
+            known = published.known
+            candidates = [k for k, o in zip(keys, ok) if o] + [keys[i] for i in parsed]
+            repeated = {k for k, count in Counter(candidates).items() if count > 1}
+            revision = plain.columns[15]
+            hot = [i for i, (o, k) in enumerate(zip(ok, keys))
+                   if o and not revision[i] and known[k] is None and k not in repeated and k not in seen]
+            self._record_new(batch, plain, hot, seen)
+        hot_rows = set(hot)
+        for i in sorted({*held, *parsed, *(i for i in range(n) if ok[i] and i not in hot_rows)}):
             if i in held:
                 self._release(held[i])
-            p = parsed[i]
+            p = parsed.get(i) or (plain.parsed(i) if ok[i] else None)
             if p is not None:
-                (ind, area, period, label, given_label, value, value_text, qualifier, status, by, source, locator,
-                 quote, quote_en, note, revision) = p
-                key = (ind, area, period)
-                if known.get(key, _MISS) is None and key not in seen and not revision:
-                    # the common case, as _finish_observation would do it: a new value
-                    seen[key] = (number, value, qualifier)
-                    new.append((ind, area, period, given_label or label, value, value_text, qualifier, status, by,
-                                source, locator, quote, quote_en or "", note, number, sheet, "new", None, None))
-                else:
-                    if new:
-                        self.plan.observations.extend(new)
-                        new = []
-                    self._finish_observation(number, values, columns, p, seen)
-            if progress and (counted + i + 1) % 5000 == 0:
-                progress(counted + i + 1)
-        self.plan.observations.extend(new)
+                number, values = batch[i]
+                self._finish_observation(number, values, columns, p, seen)
+        if self.progress:
+            for done in range((counted // 5000 + 1) * 5000, counted + n + 1, 5000):
+                self.progress(done)
+
+    def _record_new(self, batch, plain: "_FastBatch", rows: list[int], seen: dict) -> None:
+        """Record plain rows that add a new value, as _finish_observation would, column by column."""
+        if not rows:
+            return
+        (ind, area, period, label, given_label, value, value_text, qualifier, status, by, source, locator, quote,
+         quote_en, note, _) = ([c[i] for i in rows] for c in plain.columns)
+        numbers = [batch[i][0] for i in rows]
+        seen.update(zip(zip(ind, area, period), zip(numbers, value, qualifier)))
+        self.plan.observations.add_columns(
+            ind, area, period, [g or p for g, p in zip(given_label, label)], value, value_text, qualifier, status,
+            by, source, locator, quote, [e or "" for e in quote_en], note, numbers, self._sheet, "new")
 
     def _merged(self, sheet: Sheet) -> tuple[set[str], set[str]]:
         """Report merged ranges; return the header cells and all other cells they cover."""
@@ -1330,8 +1383,8 @@ class _FastColumns:
             return [_BAD if t is None else t for t in out]
         return out
 
-    def parse(self, batch: list[tuple[int, list]], covered_rows: set[int]) -> list:
-        """A _Parsed for each plain row of the batch, None for the others."""
+    def parse(self, batch: list[tuple[int, list]], covered_rows: set[int]) -> "_FastBatch":
+        """The batch read column by column: which rows are plain, and their fields."""
         n = len(batch)
         rows = [values for _, values in batch]
         longest = max(map(len, rows))
@@ -1363,33 +1416,45 @@ class _FastColumns:
         c_qual, c_status, c_rev = coded("qualifier", "exact"), coded("obs_status", "normal"), coded("revision", False)
         c_by, c_loc, c_quote = coded("stated_by"), texts("locator", True), texts("quote", True)
         c_en, c_note, c_vt, c_label = texts("quote_en"), texts("note"), texts("value_text"), texts("period_label")
-        unit_of, seed_text, stated = self.unit_of, self.checker._seed_text, self.stated
-        out: list = [None] * n
-        for i, (ind, area, src, per, unit, qual, status, rev, by, loc, quote, en, note, vt, label) in enumerate(
-                zip(c_ind, c_area, c_src, c_period, c_unit, c_qual, c_status, c_rev, c_by, c_loc, c_quote, c_en,
-                    c_note, c_vt, c_label)):
-            if bad[i] or _BAD in (ind, area, src, per, unit, qual, status, rev, by, loc, quote, en, note, vt, label):
-                continue
-            if unit != unit_of[ind]:
-                continue
-            got = _fast_value(c_value[i], unit in _PERCENT_UNITS)
-            if got is _BAD or "\n" in quote or "\r" in quote:
-                continue
-            value, value_text = got
-            seed = seed_text(src)
-            if seed is not None and quote not in seed:
-                continue
-            if vt:
-                if vt not in quote:
-                    continue
-                number = stated.get(vt, _MISS)
-                if number is _MISS:
-                    number = stated[vt] = _stated(vt)
-                if number is None or not same_number(number, value):
-                    continue
-            out[i] = _Parsed(ind, area, per[0], per[1], label, value, vt or value_text, qual, status, by, src,
-                             loc, quote, en, note, rev)
-        return out
+        # Each rule of _parse_observation in turn, for the whole batch: a row stays plain while
+        # every rule holds (``ok``); the first that fails leaves it to the row-by-row checks.
+        ok = [not b for b in bad]
+        for c in (c_ind, c_area, c_src, c_period, c_unit, c_qual, c_status, c_rev, c_by, c_loc, c_quote, c_en,
+                  c_note, c_vt, c_label):
+            if _BAD in c:
+                ok = [o and x is not _BAD for o, x in zip(ok, c)]
+        unit_of = self.unit_of
+        ok = [o and u == unit_of[i] for o, u, i in zip(ok, c_unit, c_ind)]  # the indicator's unit
+        got = [_fast_value(v, u in _PERCENT_UNITS) if o else _BAD for o, v, u in zip(ok, c_value, c_unit)]
+        ok = [o and g is not _BAD and "\n" not in q and "\r" not in q for o, g, q in zip(ok, got, c_quote)]
+        seed_text = self.checker._seed_text
+        seeded = {src for src, o in zip(c_src, ok) if o and seed_text(src) is not None}
+        if seeded:  # quotes of a curated report must be word for word in its text
+            ok = [o and (src not in seeded or q in seed_text(src)) for o, src, q in zip(ok, c_src, c_quote)]
+        values = [g[0] if o else None for o, g in zip(ok, got)]
+        given = {vt for vt, o in zip(c_vt, ok) if o and vt}
+        if given:  # value_text must be in the quote and state the value
+            stated = self.stated
+            for vt in given:
+                if vt not in stated:
+                    stated[vt] = _stated(vt)
+            ok = [o and (not vt or (vt in q and stated[vt] is not None and same_number(stated[vt], v)))
+                  for o, vt, q, v in zip(ok, c_vt, c_quote, values)]
+        return _FastBatch(ok, c_ind, c_area, [p[0] if o else None for o, p in zip(ok, c_period)],
+                          [p[1] if o else None for o, p in zip(ok, c_period)], c_label, values,
+                          [vt or g[1] if o else None for o, vt, g in zip(ok, c_vt, got)], c_qual, c_status, c_by,
+                          c_src, c_loc, c_quote, c_en, c_note, c_rev)
+
+
+class _FastBatch:
+    """The plain rows of a batch (``ok``), column by column, in _Parsed's order."""
+
+    def __init__(self, ok: list[bool], *columns: list):
+        self.ok = ok
+        self.columns = columns
+
+    def parsed(self, i: int) -> "_Parsed":
+        return tuple.__new__(_Parsed, (c[i] for c in self.columns))
 
 
 _SCRIPT = re.compile(r"javascript\s*:", re.IGNORECASE)  # _MARKUP's second half
