@@ -191,10 +191,8 @@ class Published:
         wanted = [k for k in dict.fromkeys(keys) if k not in self.known]
         if not wanted:
             return
-        import pyarrow as pa
-
         names = ("indicator_id", "area", "period")
-        table = pa.table({n: pa.array([k[i] for k in wanted], pa.string()) for i, n in enumerate(names)})
+        table = {n: _column([k[i] for k in wanted], "string") for i, n in enumerate(names)}
         raw = _duckdb(self._conn)
         raw.register("pkpi_intake_keys", table)
         try:
@@ -214,6 +212,18 @@ class Published:
         if key not in self.known:
             self.fetch([key])
         return self.known[key]
+
+
+def _column(values: list, kind: str):
+    """A column DuckDB reads as it is (a NumPy array: Arrow would import pandas, a third of
+    a second). Text as Python objects (None is NULL); ids and counts as int64, -1 for none."""
+    import numpy as np
+
+    if kind == "string":
+        return np.array(values, dtype=object)
+    if kind == "float64":
+        return np.array(values, dtype=np.float64)
+    return np.array([-1 if v is None else v for v in values], dtype=np.int64)
 
 
 def _duckdb(conn):
@@ -256,14 +266,14 @@ _RECORD_TYPES = ("string", "string", "string", "string", "float64", "string", "s
 
 
 class Records:
-    """The values a file would add, kept as Arrow columns (a batch at a time), not as one
-    Python object per value. Iterating gives each as a dict, as before."""
+    """The values a file would add, kept as columns (NumPy arrays, a batch at a time), not
+    as one Python object per value. Iterating gives each as a dict, as before."""
 
     BATCH = 20_000
 
     def __init__(self):
         self._rows: list[tuple] = []
-        self._batches: list = []
+        self._chunks: list[dict] = []
         self._count = 0
         self.revised = 0
 
@@ -283,46 +293,48 @@ class Records:
     def add_columns(self, *columns) -> None:
         """Add new values given column by column (RECORD_FIELDS up to _action; the sheet and
         the action once for all)."""
-        import pyarrow as pa
-
         n = len(columns[0])
         sheet, action = columns[-2:]
-        arrays = [pa.array(c, type=getattr(pa, t)()) for c, t in zip(columns[:-2], _RECORD_TYPES)]
-        arrays += [pa.array([sheet] * n, pa.string()), pa.array([action] * n, pa.string()),
-                   pa.nulls(n, pa.int64()), pa.nulls(n, pa.int64())]
-        self._batches.append(pa.RecordBatch.from_arrays(arrays, names=list(RECORD_FIELDS)))
+        self._chunks.append(self._arrays([*columns[:-2], [sheet] * n, [action] * n, [None] * n, [None] * n]))
         self._count += n
         if action == "revised":
             self.revised += n
 
+    @staticmethod
+    def _arrays(columns) -> dict:
+        return {name: _column(list(c), kind) for name, c, kind in zip(RECORD_FIELDS, columns, _RECORD_TYPES)}
+
     def _flush(self) -> None:
-        if not self._rows:
-            return
-        import pyarrow as pa
+        if self._rows:
+            self._chunks.append(self._arrays(zip(*self._rows)))
+            self._rows = []
 
-        columns = list(zip(*self._rows))
-        self._batches.append(pa.RecordBatch.from_arrays(
-            [pa.array(c, type=getattr(pa, t)()) for c, t in zip(columns, _RECORD_TYPES)], names=list(RECORD_FIELDS)))
-        self._rows = []
-
-    def table(self):
-        """Every record in the file's order, as one Arrow table (None when there is none).
-        One sheet holds the values, so its row number orders them."""
-        import pyarrow as pa
+    def columns(self) -> dict | None:
+        """Every record in the file's order, column by column (None when there is none). One
+        sheet holds the values, so its row number orders them."""
+        import numpy as np
 
         self._flush()
-        if not self._batches:
+        if not self._chunks:
             return None
-        table = pa.Table.from_batches(self._batches)
-        self._batches = [b for b in table.sort_by("origin_line").combine_chunks().to_batches()]
-        return pa.Table.from_batches(self._batches)
+        if len(self._chunks) > 1:
+            merged = {name: np.concatenate([c[name] for c in self._chunks]) for name in RECORD_FIELDS}
+            order = np.argsort(merged["origin_line"], kind="stable")
+            self._chunks = [{name: a[order] for name, a in merged.items()}]
+        return self._chunks[0]
 
     def __len__(self) -> int:
         return self._count
 
     def __iter__(self):
-        table = self.table()
-        return iter(table.to_pylist() if table is not None else [])
+        columns = self.columns()
+        if columns is None:
+            return iter([])
+        lists = [columns[name].tolist() for name in RECORD_FIELDS]
+        for name, kind, values in zip(RECORD_FIELDS, _RECORD_TYPES, lists):
+            if kind == "int64":
+                values[:] = [None if v == -1 else v for v in values]
+        return (dict(zip(RECORD_FIELDS, row)) for row in zip(*lists))
 
 
 @dataclass
@@ -1590,10 +1602,10 @@ def apply(conn, state: StoreState, plan: Plan, intake: dict, stored_path: str) -
         counts["added"] = len(plan.observations) - plan.revised
         intake.update(counts)
         conn.execute(schema.intake_files.insert(), [intake])
-        values = plan.observations.table()
+        values = plan.observations.columns()
         if values is not None:
             _insert_values(conn, values, state.next_obs_id, intake_id, intake["processed_at"], stored_path)
-            state.next_obs_id += values.num_rows
+            state.next_obs_id += len(plan.observations)
     else:
         intake.update(counts)
         conn.execute(schema.intake_files.insert(), [intake])
@@ -1605,35 +1617,36 @@ def apply(conn, state: StoreState, plan: Plan, intake: dict, stored_path: str) -
     return counts
 
 
-def _insert_values(conn, values, first_id: int, intake_id: int, now, stored_path: str) -> None:
+def _insert_values(conn, values: dict, first_id: int, intake_id: int, now, stored_path: str) -> None:
     """Add the file's values as new vintages, in the file's order, and mark the vintages they
-    replace as no longer the latest: in DuckDB, from Arrow columns (no Python row per value).
+    replace as no longer the latest: in DuckDB, from columns (no Python row per value).
     The period's bounds and kind are worked out once per distinct period."""
-    import pyarrow as pa
+    import numpy as np
 
-    periods = values.column("period").unique().to_pylist()
+    periods = sorted(set(values["period"].tolist()))
     bounds = [period_bounds(p) for p in periods]
     spans = [span(p) for p in periods]
-    period_table = pa.table({
-        "period": pa.array(periods, pa.string()),
-        "period_start": pa.array([b[0] for b in bounds], pa.date32()),
-        "period_end": pa.array([b[1] for b in bounds], pa.date32()),
-        "span_class": pa.array([s[0] for s in spans], pa.string()),
-        "span_label": pa.array([s[1] for s in spans], pa.string()),
-    })
-    values = values.append_column("seq", pa.array(range(values.num_rows), pa.int64()))
+    period_table = {
+        "period": _column(periods, "string"),
+        "period_start": _column([b[0] and b[0].isoformat() for b in bounds], "string"),
+        "period_end": _column([b[1].isoformat() for b in bounds], "string"),
+        "span_class": _column([s[0] for s in spans], "string"),
+        "span_label": _column([s[1] for s in spans], "string"),
+    }
+    values = {**values, "seq": np.arange(len(values["period"]), dtype=np.int64)}
     raw = _duckdb(conn)
     raw.register("pkpi_intake_values", values)
     raw.register("pkpi_intake_periods", period_table)
     try:
         raw.execute("UPDATE observation_vintages SET is_latest = false WHERE obs_id IN "
-                    "(SELECT _before_obs_id FROM pkpi_intake_values WHERE _before_obs_id IS NOT NULL)")
+                    "(SELECT _before_obs_id FROM pkpi_intake_values WHERE _before_obs_id >= 0)")
         made = {
-            "obs_id": "? + v.seq", "period_start": "p.period_start", "period_end": "p.period_end",
-            "span_class": "p.span_class", "span_label": "p.span_label",
+            "obs_id": "? + v.seq", "period_start": "CAST(p.period_start AS DATE)",
+            "period_end": "CAST(p.period_end AS DATE)", "span_class": "p.span_class", "span_label": "p.span_label",
             "origin_file": "? || CASE WHEN v._sheet = '' THEN '' ELSE ', sheet ' || v._sheet END",
-            "vintage": "coalesce(v._before_vintage + 1, 1)", "revises_obs_id": "v._before_obs_id",
-            "is_latest": "true", "revised": "v._action = 'revised'", "intake_id": "?", "published_at": "?",
+            "vintage": "CASE WHEN v._before_vintage >= 0 THEN v._before_vintage + 1 ELSE 1 END",
+            "revises_obs_id": "nullif(v._before_obs_id, -1)", "is_latest": "true",
+            "revised": "v._action = 'revised'", "intake_id": "?", "published_at": "?",
         }
         names = [c.name for c in schema.observation_vintages.columns]
         select = ", ".join(made.get(n, f'v."{n}"') for n in names)
