@@ -540,10 +540,10 @@ class Checker:
     # -- the Observations sheet, a batch of rows at a time
     def _observation_rows(self, raw, columns: dict[str, int], width: int, covered: set[str]) -> None:
         """Check the values. Rows are taken a batch at a time: the plain ones (text and
-        numbers that need no message) are read column by column (``_plain_rows``), the others
-        cell by cell as the template's other sheets are; then the values already published
-        for the whole batch are looked up at once, and each row is finished in its turn, its
-        errors recorded in the order of the rows."""
+        numbers that need no message) are read column by column (``_FastColumns``), the
+        others cell by cell as the template's other sheets are; then the values already
+        published for the whole batch are looked up at once, and each row is finished in its
+        turn, its errors recorded in the order of the rows."""
         covered_rows = {int(ref.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")) for ref in covered}
         fast = _FastColumns.make(self, columns, width) if self._fast_ok(columns) else None
         seen: dict = {}
