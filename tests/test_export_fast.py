@@ -3,7 +3,6 @@ back as Arrow; both must give exactly what the Python writer and SQLAlchemy's ro
 from __future__ import annotations
 
 import math
-from datetime import date as date_
 import shutil
 
 import pandas as pd
@@ -123,13 +122,3 @@ def test_as_of_export_gives_the_python_writers_bytes(tricky_store):
         f = Filters(as_of=day)
         assert "".join(iter_csv(f, engine)) == "".join(iter_csv_rowwise(f, engine))
 
-
-@pytest.mark.parametrize("filters", [Filters(), Filters(families=("women",)), Filters(text="恶意"),
-                                     Filters(areas=("all_pko",)), Filters(start=date_(2020, 1, 1))])
-def test_rows_come_in_the_served_order_without_sorting(tricky_store, filters):
-    """observations_select leaves out ORDER BY for today's values and relies on DuckDB keeping
-    served_observations' stored order: if that ever changes, this fails."""
-    frame = query.observations(filters, engine=reader(tricky_store))
-    key = [(r.indicator_id, r.area, (0, None) if r.period_start is None else (1, r.period_start), r.period_end,
-            r.source_id) for r in frame.itertuples()]
-    assert len(key) > 0 and key == sorted(key, key=lambda k: (k[0], k[1], k[2][0], k[2][1] or k[3], k[3], k[4]))
