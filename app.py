@@ -77,7 +77,7 @@ def warm_up(app: Dash) -> None:
             client.get(path)
     try:
         for page in dash.page_registry.values():
-            if page["path"] in ("/", "/fatalities"):
+            if page["path"] == "/fatalities":  # one family page: its code paths, a small query
                 layout = page["layout"]
                 to_json(layout() if callable(layout) else layout)
     except Exception:  # a slow first visit is better than no server

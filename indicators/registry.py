@@ -126,6 +126,23 @@ def headline(frame: pd.DataFrame, family: str) -> tuple[pd.Series | None, pd.Ser
     return latest_row, previous, comparable
 
 
+def headline_for(f, family: str) -> tuple[pd.Series | None, pd.Series | None, pd.DataFrame]:
+    """``headline`` of the values ``f`` (a ``query.Filters``) selects in one family, asking
+    DuckDB for the family's indicator counts and the one series it needs rather than for
+    every value (a million at CPAS scale)."""
+    from dataclasses import replace
+
+    from indicators import query
+    in_family = replace(f, families=(family,))
+    catalog = query.catalog(in_family)
+    if catalog.empty:
+        return None, None, catalog
+    wanted = HEADLINES.get(family)
+    if wanted not in set(catalog["indicator_id"]):
+        wanted = catalog["indicator_id"].iloc[0]
+    return headline(query.observations(replace(in_family, indicators=(wanted,))), family)
+
+
 def change_label(latest_row, previous, lang: str = "en") -> str:
     _ = i18n.gettext_for(lang)
     if previous is None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import date
 
 import dash
-import pandas as pd
 from dash import dcc, html
 
 from indicators import figures, i18n, query, registry, vocabulary as vocab
@@ -73,11 +72,11 @@ def _sentence(latest_row, previous, notes: Footnotes, lang: str) -> html.P:
     return html.P([*parts, "."], className="brief-sentence")
 
 
-def _family_block(family: str, frame: pd.DataFrame, notes: Footnotes, lang: str) -> html.Section:
+def _family_block(family: str, view: View, notes: Footnotes, lang: str) -> html.Section:
     _ = i18n.gettext_for(lang)
     term = vocab.FAMILIES[family]
     title = term.name_en if lang == "en" else term.name_zh
-    latest_row, previous, series = registry.headline(frame, family)
+    latest_row, previous, series = registry.headline_for(view.filters(), family)
     if latest_row is None:
         return html.Section([html.H2(title), html.P(_("No values in the reports for this scope and date."),
                                                     className="hint")], className="brief-family")
@@ -98,9 +97,8 @@ def note(view: View, families: tuple[str, ...]) -> html.Article:
     """The briefing note itself."""
     _ = i18n.gettext_for(view.lang)
     lang = view.lang
-    frame = query.observations(view.filters())
     notes = Footnotes()
-    blocks = [_family_block(f, frame, notes, lang) for f in families]
+    blocks = [_family_block(f, view, notes, lang) for f in families]
     scope = _("all peacekeeping operations") if not view.areas else ", ".join(view.areas)
     as_of = view.as_of or date.today()
     footnotes = html.Ol([

@@ -20,10 +20,10 @@ def family_href(family: str, view: View, **extra) -> str:
     return f"/{family}{q}"
 
 
-def _tile(family: str, frame, view: View) -> html.Article | None:
+def _tile(family: str, view: View) -> html.Article | None:
     _ = i18n.gettext_for(view.lang)
     lang = view.lang
-    latest_row, previous, series = registry.headline(frame, family)
+    latest_row, previous, series = registry.headline_for(query.Filters(as_of=view.as_of), family)
     if latest_row is None:
         return None
     term = vocab.FAMILIES[family]
@@ -68,11 +68,12 @@ def layout(**query_args):
     view = View.from_query(query_args)
     _ = i18n.gettext_for(view.lang)
     try:
-        frame = query.observations(query.Filters(as_of=view.as_of))
+        everything = query.Filters(as_of=view.as_of)
+        latest = query.latest(everything)
+        total = query.count(everything)
     except FileNotFoundError as exc:
         return html.P(str(exc), className="message error")
-    tiles = [t for t in (_tile(f, frame, view) for f in vocab.FAMILIES) if t is not None]
-    latest = registry.latest(frame)
+    tiles = [t for t in (_tile(f, view) for f in vocab.FAMILIES) if t is not None]
     sections = []
     for family, term in vocab.FAMILIES.items():
         rows = latest[latest["family"] == family]
@@ -93,7 +94,7 @@ def layout(**query_args):
         html.H1(_("Overview")),
         html.P([_("{values} values for {indicators} indicators, each stated in a UN report and quoted "
                   "verbatim. Every tile opens its family's charts.").format(
-                      values=len(frame), indicators=frame["indicator_id"].nunique()), *as_of], className="lede"),
+                      values=total, indicators=len(latest)), *as_of], className="lede"),
         html.Div(tiles, className="tiles"),
         html.H2(_("Every indicator's latest value")),
         *sections,

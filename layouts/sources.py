@@ -13,9 +13,16 @@ dash.register_page(__name__, path="/sources", name="Sources", name_zh="来源",
 ID = "sources"
 
 
-def _report(src, obs, figs, lang: str) -> html.Section:
+LISTED = 200  # values listed per report; the CSV has every one
+
+
+def _report(src, counts, as_of, figs, lang: str) -> html.Section:
     _ = i18n.gettext_for(lang)
-    mine = obs[obs["source_id"] == src["source_id"]]
+    mine_f = query.Filters(sources=(src["source_id"],), as_of=as_of)
+    mine = query.observations(mine_f, limit=LISTED)
+    hit = counts[counts["source_id"] == src["source_id"]]
+    total = int(hit["n"].iloc[0]) if len(hit) else 0
+    indicators = int(hit["indicators"].iloc[0]) if len(hit) else 0
     figures = figs[figs["source_id"] == src["source_id"]]
     facts = [
         (_("Cite as"), src["cite_as"]),
@@ -32,14 +39,16 @@ def _report(src, obs, figs, lang: str) -> html.Section:
         html.H2(src["title_en"], id=f"{ID}-{src['source_id']}", lang="en"),
         html.Dl([x for k, v in facts for x in (html.Dt(k), html.Dd(v))], className="facts"),
         html.P(_("{values} values for {indicators} indicators.").format(
-            values=len(mine), indicators=mine["indicator_id"].nunique()), className="count"),
-        html.A(_("Download CSV of the {count} values").format(count=len(mine)), className="download",
+            values=total, indicators=indicators), className="count"),
+        html.A(_("Download CSV of the {count} values").format(count=total), className="download",
                href=f"/download/observations.csv?source={src['source_id']}&name={src['source_id']}"),
         html.Ul([html.Li(_("Figure {figure}: {caption} (values not in the text)").format(
             figure=f["figure"], caption=f["caption_en"] if lang == "en" else f["caption_quote"]))
             for _i, f in figures.iterrows()], className="figures") if not figures.empty else None,
         html.Details([
-            html.Summary(_("The {count} values").format(count=len(mine))),
+            html.Summary(_("The {count} values").format(count=total)),
+            *([html.P(_("The first {shown} of {count} values; the CSV has all of them.").format(
+                shown=len(mine), count=total), className="hint")] if total > len(mine) else []),
             html.Table([
                 html.Thead(html.Tr([html.Th(h, scope="col") for h in
                                     (_("Locator"), _("Indicator"), _("Value"), _("Period"))])),
@@ -57,7 +66,7 @@ def layout(**query_args):
     _ = i18n.gettext_for(view.lang)
     try:
         sources = query.table("sources")
-        obs = query.observations(query.Filters(as_of=view.as_of))
+        counts = query.per_source(query.Filters(as_of=view.as_of))
         figs = query.table("figures")
     except FileNotFoundError as exc:
         return html.P(str(exc), className="message error")
@@ -67,5 +76,5 @@ def layout(**query_args):
         html.P(_("The five UN reports every value is read from, oldest first. Each value keeps its "
                  "paragraph (or table entry, footnote, meeting) and the sentence it was read from."),
                className="lede"),
-        *[_report(s, obs, figs, view.lang) for _i, s in sources.iterrows()],
+        *[_report(s, counts, view.as_of, figs, view.lang) for _i, s in sources.iterrows()],
     ])

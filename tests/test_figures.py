@@ -131,3 +131,22 @@ def test_family_table_lists_the_latest_values_and_says_where_the_rest_are(dense,
     first_period = rows[0].children[2].children
     assert first_period == "December 2024"  # the latest first
     assert len(family._data_table(View(family="fatalities"), figures.columns(dense.head(5)))) == 1
+
+
+@pytest.mark.parametrize("as_of", [None, date(2019, 1, 1), date(2022, 6, 30)])
+def test_latest_and_headlines_from_duckdb_match_the_frame_rules(engine, store, monkeypatch, as_of):
+    """Overview and briefing note ask DuckDB for the latest values and the headline series;
+    they must be what the frame rules (registry.latest, registry.headline) give."""
+    monkeypatch.setenv("PKPI_DB", str(store))
+    query.clear_cache()
+    f = query.Filters(as_of=as_of)
+    whole = query.observations(f)
+    mine = query.latest(f)
+    theirs = registry.latest(whole)
+    assert len(mine) > 0 and mine["obs_id"].tolist() == theirs.sort_values("indicator_id")["obs_id"].tolist()
+    for family in whole["family"].unique():
+        a, b = registry.headline_for(f, family), registry.headline(whole, family)
+        assert a[0]["obs_id"] == b[0]["obs_id"]
+        assert (a[1] is None and b[1] is None) or a[1]["obs_id"] == b[1]["obs_id"]
+        assert a[2]["obs_id"].tolist() == b[2]["obs_id"].tolist()
+    query.clear_cache()
