@@ -38,23 +38,9 @@ MAX_POINTS = 800
 DENSE = 80  # above this many points a trace draws small markers and no per-point text
 
 
-def _overlaps(row, selection) -> bool:
-    if not selection:
-        return False
-    start = row["period_start"] or date.min
-    return start <= selection[1] and row["period_end"] >= selection[0]
-
-
-def point_label(row, lang: str = "en") -> str:
-    """Text beside a point: its qualifier ("more than") and a mark if it was revised."""
-    _ = i18n.gettext_for(lang)
-    parts = []
-    if row["qualifier"] != "exact":
-        term = vocab.QUALIFIERS[row["qualifier"]]
-        parts.append(term.name_en if lang == "en" else term.name_zh)
-    if row.get("revised"):
-        parts.append(_("revised"))
-    return " · ".join(parts)
+def _overlaps(start: date | None, end: date, selection) -> bool:
+    """Whether a period (``start`` None: open) overlaps the selected one."""
+    return (start or date.min) <= selection[1] and end >= selection[0]
 
 
 def hover(row, lang: str = "en") -> str:
@@ -110,16 +96,14 @@ def hover_parts(cols: dict[str, list], lang: str = "en") -> tuple[list, list[lis
     _ = i18n.gettext_for(lang)
     stated = _("stated by {who}")
     revised = "<br>" + _("revised: an earlier value was replaced")
-    en = lang == "en"
-    periods = cols["period_label"] if en else [i18n.period_zh(p) for p in cols["period"]]
     speakers = cols["stated_by"]
     one_speaker = len(set(speakers)) == 1
     said = [""] * len(speakers) if one_speaker else \
         [stated.format(who=registry.speaker({"stated_by": w}, lang)) for w in speakers]
-    cites = [f"{c}, {loc}" + (revised if r else "")
-             for c, loc, r in zip(cols["source_cite_as"], cols["locator"], cols["revised"])]
-    custom = [list(t) for t in zip(cols["obs_id"], registry.value_labels(cols, lang), periods, cites, said)]
-    meta = [cols["indicator_name" if en else "indicator_name_zh"][0], cols["area_name" if en else "area_name_zh"][0],
+    cites = [c + (revised if r else "") for c, r in zip(registry.citations(cols), cols["revised"])]
+    custom = [list(t) for t in zip(cols["obs_id"], registry.value_labels(cols, lang),
+                                   registry.period_labels(cols, lang), cites, said)]
+    meta = [registry.names(cols, lang)[0], registry.areas(cols, lang)[0],
             stated.format(who=registry.speaker({"stated_by": speakers[0]}, lang)) if one_speaker else ""]
     return meta, custom
 
@@ -135,8 +119,8 @@ def hover_text(trace: dict, i: int) -> str:
 
 
 def point_labels(rows, lang: str = "en") -> list[str]:
-    """``point_label`` for every row (a frame, or ``columns``): empty for an exact value that
-    was never revised."""
+    """Text beside each point (rows: a frame, or ``columns``): its qualifier ("more than")
+    and a mark if it was revised; empty for an exact value that was never revised."""
     cols = _cols(rows)
     _ = i18n.gettext_for(lang)
     names = {k: (t.name_en if lang == "en" else t.name_zh) for k, t in vocab.QUALIFIERS.items()}
@@ -177,14 +161,14 @@ def figure(frame: pd.DataFrame, unit: str, selection=None, title: str = "", lang
     thinned = 0
     for n, ((ind, area, label), rows) in enumerate(groups.items()):
         keep = thin(np.array([cols["value"][i] for i in rows], dtype="float64"), budget)
-        shown = pick(cols, [rows[k] for k in keep]) if len(keep) < len(rows) else pick(cols, rows)
-        count = len(shown["obs_id"])
+        shown = pick(cols, [rows[k] for k in keep])
+        count = len(keep)
         thinned += count < len(rows)
         k = indicator_order.index(ind)
         cls = shown["span_class"][0]
-        name = shown["indicator_name" if lang == "en" else "indicator_name_zh"][0]
+        name = registry.names(shown, lang)[0]
         if area_count > 1:
-            name += f" · {shown['area_name' if lang == 'en' else 'area_name_zh'][0]}"
+            name += f" · {registry.areas(shown, lang)[0]}"
         if cls != "year":
             name += f" · {label if lang == 'en' else i18n.span_zh(label)}"
         if count < len(rows):
@@ -208,7 +192,7 @@ def figure(frame: pd.DataFrame, unit: str, selection=None, title: str = "", lang
             trace["text"], trace["textposition"] = labels, "top center"
         if selection:
             trace["selectedpoints"] = [j for j, (a, b) in enumerate(zip(shown["period_start"], shown["period_end"]))
-                                       if (a or date.min) <= selection[1] and b >= selection[0]]
+                                       if _overlaps(a, b, selection)]
             trace["selected"] = {"marker": {"size": 14 if not dense else 8}}
             trace["unselected"] = {"marker": {"opacity": 0.35}}
         traces.append(trace)
@@ -275,10 +259,10 @@ def caption(frame, lang: str = "en") -> str:
     (the first ``CAPTION_CITATIONS`` of them when there are more, and how many more)."""
     _ = i18n.gettext_for(lang)
     cols = _cols(frame)
-    cites = list(dict.fromkeys(zip(cols["source_cite_as"], cols["locator"])))
+    cites = list(dict.fromkeys(registry.citations(cols)))
     if not cites:
         return ""
-    text = _("Sources: {list}").format(list="; ".join(f"{c}, {loc}" for c, loc in cites[:CAPTION_CITATIONS]))
+    text = _("Sources: {list}").format(list="; ".join(cites[:CAPTION_CITATIONS]))
     if len(cites) > CAPTION_CITATIONS:
         text += "; " + _("and {count} more (each value's citation is in the CSV and the source panel)").format(
             count=len(cites) - CAPTION_CITATIONS)
@@ -292,23 +276,23 @@ def break_notes(indicators: pd.DataFrame, lang: str = "en") -> list[str]:
 
 def _series_text(cols: dict[str, list], lang: str) -> str:
     _ = i18n.gettext_for(lang)
-
-    def period(i):
-        return cols["period_label"][i] if lang == "en" else i18n.period_zh(cols["period"][i])
-
     n = len(cols["obs_id"])
     if n <= SUMMARY_VALUES:
-        return "; ".join(f"{v} ({period(i)})" for i, v in enumerate(registry.value_labels(cols, lang)))
+        return "; ".join(f"{v} ({p})" for v, p in zip(registry.value_labels(cols, lang),
+                                                      registry.period_labels(cols, lang)))
     values = np.array(cols["value"], dtype="float64")
     low = high = 0
     if np.isfinite(values).any():
         low, high = int(np.nanargmin(values)), int(np.nanargmax(values))
     ends = (0, low, high, n - 1)
-    labels = dict(zip(ends, registry.value_labels(pick(cols, ends), lang)))
+    picked = pick(cols, ends)
+    labels = dict(zip(ends, registry.value_labels(picked, lang)))
+    periods = dict(zip(ends, registry.period_labels(picked, lang)))
     return _("{count} values from {first} to {last}; lowest {low} ({low_period}), highest {high} "
              "({high_period}), latest {latest} ({latest_period})").format(
-        count=i18n.number(n, lang), first=period(0), last=period(n - 1), low=labels[low], low_period=period(low),
-        high=labels[high], high_period=period(high), latest=labels[n - 1], latest_period=period(n - 1))
+        count=i18n.number(n, lang), first=periods[0], last=periods[n - 1], low=labels[low],
+        low_period=periods[low], high=labels[high], high_period=periods[high], latest=labels[n - 1],
+        latest_period=periods[n - 1])
 
 
 def summary(frame: pd.DataFrame, unit: str, lang: str = "en") -> str:
@@ -326,9 +310,7 @@ def summary(frame: pd.DataFrame, unit: str, lang: str = "en") -> str:
                 count=len(groups) - SUMMARY_SERIES))
             break
         one = pick(cols, rows)
-        en = lang == "en"
-        parts.append(f"{one['indicator_name' if en else 'indicator_name_zh'][0]}, "
-                     f"{one['area_name' if en else 'area_name_zh'][0]}: {_series_text(one, lang)}.")
+        parts.append(f"{registry.names(one, lang)[0]}, {registry.areas(one, lang)[0]}: {_series_text(one, lang)}.")
     term = vocab.UNITS.get(unit)
     unit_name = (term.name_en if lang == "en" else term.name_zh) if term else unit
     return _("{count} values in {unit}.").format(count=i18n.number(len(cols["obs_id"]), lang), unit=unit_name) \

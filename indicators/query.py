@@ -181,23 +181,32 @@ def observations(f: Filters = Filters(), engine: sa.Engine | None = None, *,
     return _cached(("observations", f, limit), engine, lambda e: _to_pandas(_arrow(stmt, e)))
 
 
+# -- Summaries asked of DuckDB: what a page needs about a selection, not the selection --
+
+def _selected(f: Filters):
+    """The selection ``f`` as a subquery to aggregate over (its order does not matter)."""
+    return observations_select(f).order_by(None).subquery()
+
+
+def _summary(name: str, f: Filters, stmt, engine: sa.Engine | None) -> pd.DataFrame:
+    return _cached((name, f), engine, lambda e: _to_pandas(_arrow(stmt, e)))
+
+
 def count(f: Filters = Filters(), engine: sa.Engine | None = None) -> int:
     """How many observations ``f`` selects, counted in DuckDB (nothing is fetched)."""
-    stmt = observations_select(f)
-    counted = stmt.with_only_columns(sa.func.count(), maintain_column_froms=True).order_by(None)
-    frame = _cached(("count", f), engine, lambda e: _to_pandas(_arrow(counted, e)))
+    frame = _summary("count", f, sa.select(sa.func.count()).select_from(_selected(f)), engine)
     return int(frame.iloc[0, 0])
 
 
 def catalog(f: Filters = Filters(), engine: sa.Engine | None = None) -> pd.DataFrame:
     """The indicators ``f`` selects, with how many values each has (most first): what a
     page's indicator list shows, counted in DuckDB rather than from every row."""
-    sub = observations_select(f).order_by(None).subquery()
+    sub = _selected(f)
     n = sa.func.count().label("n")
     stmt = (sa.select(sub.c.indicator_id, sub.c.indicator_name, sub.c.unit, n, sub.c.indicator_name_zh)
             .group_by(sub.c.indicator_id, sub.c.indicator_name, sub.c.unit, sub.c.indicator_name_zh)
             .order_by(n.desc(), sub.c.indicator_id))
-    frame = _cached(("catalog", f), engine, lambda e: _to_pandas(_arrow(stmt, e)))
+    frame = _summary("catalog", f, stmt, engine)
     if frame.empty:
         return pd.DataFrame(columns=["indicator_id", "indicator_name", "unit", "n", "indicator_name_zh"])
     return frame
@@ -207,7 +216,7 @@ def latest(f: Filters = Filters(), engine: sa.Engine | None = None) -> pd.DataFr
     """One row per indicator selected by ``f``: the value with the latest period (ties: all
     operations first, then the newest report), chosen in DuckDB. The same rows as
     ``indicators.registry.latest`` of the whole selection (tested), without fetching it."""
-    sub = observations_select(f).order_by(None).subquery()
+    sub = _selected(f)
     rank = sa.func.row_number().over(
         partition_by=sub.c.indicator_id,
         order_by=(sub.c.period_end.desc(), (sub.c.area != "all_pko"), sub.c.source_date.desc(),
@@ -218,31 +227,31 @@ def latest(f: Filters = Filters(), engine: sa.Engine | None = None) -> pd.DataFr
     chosen = sa.select(ranked.c.obs_id).where(ranked.c._rank == 1)
     whole = observations_select(f)
     stmt = whole.where(whole.selected_columns["obs_id"].in_(chosen.scalar_subquery()))
-    return _cached(("latest", f), engine, lambda e: _to_pandas(_arrow(stmt, e)))
+    return _summary("latest", f, stmt, engine)
 
 
 def per_source(f: Filters = Filters(), engine: sa.Engine | None = None) -> pd.DataFrame:
     """``source_id``, ``n`` (values) and ``indicators`` (how many) of what ``f`` selects."""
-    sub = observations_select(f).order_by(None).subquery()
+    sub = _selected(f)
     stmt = sa.select(sub.c.source_id, sa.func.count().label("n"),
                      sa.func.count(sa.distinct(sub.c.indicator_id)).label("indicators")) \
         .group_by(sub.c.source_id).order_by(sub.c.source_id)
-    return _cached(("per_source", f), engine, lambda e: _to_pandas(_arrow(stmt, e)))
+    return _summary("per_source", f, stmt, engine)
 
 
 def areas_of(f: Filters = Filters(), engine: sa.Engine | None = None) -> pd.DataFrame:
     """The areas ``f`` selects: ``area``, ``area_name``, ``area_name_zh``."""
-    sub = observations_select(f).order_by(None).subquery()
+    sub = _selected(f)
     stmt = sa.select(sub.c.area, sub.c.area_name, sub.c.area_name_zh).distinct().order_by(sub.c.area)
-    return _cached(("areas", f), engine, lambda e: _to_pandas(_arrow(stmt, e)))
+    return _summary("areas", f, stmt, engine)
 
 
 def years_of(f: Filters = Filters(), engine: sa.Engine | None = None) -> tuple[int, int] | None:
     """The first and last year any period selected by ``f`` touches (None: nothing selected)."""
-    sub = observations_select(f).order_by(None).subquery()
+    sub = _selected(f)
     stmt = sa.select(sa.func.min(sa.func.coalesce(sub.c.period_start, sub.c.period_end)),
                      sa.func.max(sub.c.period_end))
-    frame = _cached(("years", f), engine, lambda e: _to_pandas(_arrow(stmt, e)))
+    frame = _summary("years", f, stmt, engine)
     first, last = frame.iloc[0, 0], frame.iloc[0, 1]
     return None if first is None or pd.isna(first) else (first.year, last.year)
 

@@ -6,9 +6,13 @@ import pandas as pd
 from indicators import i18n, vocabulary as vocab
 
 
+def _cite(cite_as: str, locator: str) -> str:
+    return f"{cite_as}, {locator}"
+
+
 def citation(row) -> str:
     """``S/2023/646, para 44``: how a briefing officer names where a value comes from."""
-    return f"{row['source_cite_as']}, {row['locator']}"
+    return _cite(row["source_cite_as"], row["locator"])
 
 
 def value_label(row, lang: str = "en") -> str:
@@ -32,13 +36,39 @@ def value_label(row, lang: str = "en") -> str:
     return number
 
 
+# The same labels for many rows at once: ``rows`` is a frame or a mapping of column lists
+# (``indicators.figures.columns``). A chart labels thousands of values; one call per column
+# costs a fraction of one call per row.
+
+def _listed(rows, column: str) -> list:
+    values = rows[column]
+    return values.tolist() if hasattr(values, "tolist") else list(values)
+
+
 def value_labels(rows, lang: str = "en") -> list[str]:
-    """``value_label`` of every row of a frame, or of a mapping of column lists (one call per
-    chart, not one per value)."""
-    def listed(c):
-        return rows[c].tolist() if hasattr(rows[c], "tolist") else rows[c]
+    """``value_label`` of every row."""
     return [value_label({"value": v, "unit": u, "qualifier": q}, lang)
-            for v, u, q in zip(listed("value"), listed("unit"), listed("qualifier"))]
+            for v, u, q in zip(_listed(rows, "value"), _listed(rows, "unit"), _listed(rows, "qualifier"))]
+
+
+def names(rows, lang: str = "en") -> list[str]:
+    """``name`` of every row."""
+    return _listed(rows, "indicator_name" if lang == "en" else "indicator_name_zh")
+
+
+def areas(rows, lang: str = "en") -> list[str]:
+    """``area`` of every row."""
+    return _listed(rows, "area_name" if lang == "en" else "area_name_zh")
+
+
+def period_labels(rows, lang: str = "en") -> list[str]:
+    """``period_label`` of every row."""
+    return _listed(rows, "period_label") if lang == "en" else [i18n.period_zh(p) for p in _listed(rows, "period")]
+
+
+def citations(rows) -> list[str]:
+    """``citation`` of every row."""
+    return [_cite(c, loc) for c, loc in zip(_listed(rows, "source_cite_as"), _listed(rows, "locator"))]
 
 
 def period_label(row, lang: str = "en") -> str:

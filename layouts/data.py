@@ -29,14 +29,11 @@ def columns(lang: str) -> list[dict]:
 def rows(frame: pd.DataFrame, lang: str = "en") -> list[dict]:
     if frame.empty:
         return []
-    en = lang == "en"
     out = frame.assign(
-        indicator=frame["indicator_name" if en else "indicator_name_zh"],
-        area_text=frame["area_name" if en else "area_name_zh"],
+        indicator=registry.names(frame, lang), area_text=registry.areas(frame, lang),
         speaker=[registry.speaker({"stated_by": w}, lang) for w in frame["stated_by"]],
-        period_text=frame["period_label"] if en else frame["period"].map(i18n.period_zh),
-        value_label=registry.value_labels(frame, lang),
-        citation=frame["source_cite_as"] + ", " + frame["locator"])
+        period_text=registry.period_labels(frame, lang), value_label=registry.value_labels(frame, lang),
+        citation=registry.citations(frame))
     return out[[c for c, _label in COLUMNS] + ["obs_id"]].to_dict("records")
 
 

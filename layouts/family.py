@@ -135,23 +135,21 @@ def _data_table(view: View, cols: dict[str, list]) -> list:
         by_key = sorted(rows, key=lambda i: (cols["indicator_id"][i], cols["area"][i]))
         rows = sorted(by_key, key=cols["period_end"].__getitem__, reverse=True)[:TABLE_ROWS]
     shown = figures.pick(cols, rows)
-    en = lang == "en"
-    periods = shown["period_label"] if en else [i18n.period_zh(p) for p in shown["period"]]
     button = _("Show sources")
     here = f"/{view.family}"
     table = html.Table([
         html.Thead(html.Tr([html.Th(h, scope="col") for h in
                             (_("Indicator"), _("Area"), _("Period"), _("Value"), _("Source"), "")])),
         html.Tbody([html.Tr([
-            html.Td(n), html.Td(a), html.Td(p), html.Td(v), html.Td(f"{c}, {loc}"),
+            html.Td(n), html.Td(a), html.Td(p), html.Td(v), html.Td(c),
             # A link, not a button with a callback: a page of many rows stays light, and the
             # link is the permalink of the view with this value's period selected.
             html.Td(dcc.Link(button, className="button small", href=here + view.with_(
                 selection=((start or end), end)).search())),
-        ]) for n, a, p, v, c, loc, start, end in zip(
-            shown["indicator_name" if en else "indicator_name_zh"], shown["area_name" if en else "area_name_zh"],
-            periods, registry.value_labels(shown, lang), shown["source_cite_as"], shown["locator"],
-            shown["period_start"], shown["period_end"])]),
+        ]) for n, a, p, v, c, start, end in zip(
+            registry.names(shown, lang), registry.areas(shown, lang), registry.period_labels(shown, lang),
+            registry.value_labels(shown, lang), registry.citations(shown), shown["period_start"],
+            shown["period_end"])]),
     ], className="data-table")
     if len(rows) == total:
         return [table]

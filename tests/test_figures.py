@@ -84,12 +84,10 @@ def test_hover_and_labels_say_what_the_row_functions_say(curated, lang):
         return (f"<b>{registry.name(r, lang)}</b><br>{registry.value_label(r, lang)} · "
                 f"{registry.period_label(r, lang)}<br>{registry.area(r, lang)} · ")
 
-    labels = figures.point_labels(curated, lang)
-    for (_i, r), label in zip(curated.iterrows(), labels):
+    for _i, r in curated.iterrows():
         text = figures.hover(r, lang)
         assert text.startswith(reference(r)) and registry.citation(r) in text
         assert registry.speaker(r, lang) in text and "%{" not in text
-        assert label == figures.point_label(r, lang)
     # a trace with several speakers names each point's; a name is never read as a template
     two = curated.head(2).assign(stated_by=["Secretariat", "Member State: Kenya"], indicator_name="a %{y} b",
                                  indicator_name_zh="a %{y} b")
@@ -99,7 +97,13 @@ def test_hover_and_labels_say_what_the_row_functions_say(curated, lang):
     assert [registry.speaker({"stated_by": w}, lang) in t for t, w in
             zip(texts, ["Secretariat", "Member State: Kenya"])] == [True, True]
     assert trace["meta"][0] == "a %{y} b"
-    assert registry.value_labels(curated, lang) == [registry.value_label(r, lang) for _i, r in curated.iterrows()]
+    rows = list(curated.iterrows())
+    assert registry.value_labels(curated, lang) == [registry.value_label(r, lang) for _i, r in rows]
+    assert registry.names(curated, lang) == [registry.name(r, lang) for _i, r in rows]
+    assert registry.areas(curated, lang) == [registry.area(r, lang) for _i, r in rows]
+    assert registry.period_labels(curated, lang) == [registry.period_label(r, lang) for _i, r in rows]
+    assert registry.citations(curated) == [registry.citation(r) for _i, r in rows]
+    assert registry.period_labels(figures.columns(curated), lang) == registry.period_labels(curated, lang)
 
 
 def test_caption_and_summary_are_capped(dense, curated):
