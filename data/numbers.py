@@ -4,7 +4,13 @@ The curated files keep, beside each value, the exact characters of the quote tha
 (``value_text``). This module turns those characters back into a number so that the
 fidelity check can compare it with the curated ``value``: ``1 067`` -> 1067, ``8.8 万`` ->
 88000, ``五`` -> 5, ``二十五`` -> 25, ``25.6%`` -> 25.6, ``3:1`` -> 3, ``三分之一`` -> 1/3,
-``一半`` -> 0.5, ``百分之二十`` -> 20.
+``一半`` -> 0.5, ``百分之二十`` -> 20, ``没有`` -> 0, ``翻了一番`` -> 1, ``第五次`` -> 5.
+
+Words rather than digits: a negation that the quote uses as a count of nothing (``没有``, ``无``,
+``无一``, ``不存在``, written alone as the value text) is 0; ``翻 N 番`` (doubled N times) is
+an increase of 2**N - 1 times the earlier level, the reading of the ``times`` unit (``翻一番``
+= doubled = 1, ``翻两番`` = quadrupled = 3); an ordinal (``第五次``) reads as its number,
+which a curator may record as the count of a numbered series up to that date.
 """
 from __future__ import annotations
 
@@ -21,6 +27,9 @@ _SPACES = "\u0020\u00a0\u2009\u202f\u3000"
 _ARABIC = re.compile(rf"\d[\d{_SPACES},]*(?:\.\d+)?")
 _RATIO = re.compile(rf"(\d+(?:\.\d+)?)[{_SPACES}]*[:：∶][{_SPACES}]*(\d+(?:\.\d+)?)")
 _FRACTION = re.compile(rf"([{_CN_CHARS}\d]+)分之([{_CN_CHARS}\d]+)")
+_DOUBLINGS = re.compile(rf"翻了?([{_CN_CHARS}\d]+)番")
+# Only the whole value text: "没有变化" (no change) or "无数" (countless) state no zero.
+_ZERO_WORDS = frozenset({"没有", "无", "无一", "不存在"})
 
 
 class NumberError(ValueError):
@@ -59,6 +68,11 @@ def parse_number(text: str) -> float:
         raise NumberError("empty number text")
     if s in ("一半", "半数"):
         return 0.5
+    if s in _ZERO_WORDS:
+        return 0.0
+    m = _DOUBLINGS.fullmatch(s)
+    if m:
+        return 2 ** _plain(m.group(1)) - 1
     m = _RATIO.search(s)
     if m:
         first, second = float(m.group(1)), float(m.group(2))

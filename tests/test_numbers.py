@@ -14,10 +14,28 @@ def test_parse_number(text, value):
     assert parse_number(text) == pytest.approx(value)
 
 
-@pytest.mark.parametrize("text", ["", "多", "3:2", "维和"])
+@pytest.mark.parametrize("text, value", [
+    # "None" as a zero: only the negation by itself, as curated from a quote such as
+    # 安理会没有就……举行任何会议 or 各特派团不存在……短缺的情况.
+    ("没有", 0), ("无", 0), ("无一", 0), ("不存在", 0), ("零", 0),
+    # Doublings in the unit "times" (increase over the earlier level): 翻一番 is doubled.
+    ("翻了一番", 1), ("翻一番", 1), ("翻两番", 3), ("翻了三番", 7), ("增加了一倍", 1),
+    # Ordinals and "the only one" read as their number.
+    ("第五次", 5), ("第二十三次", 23), ("唯一", 1),
+])
+def test_parse_number_words(text, value):
+    assert parse_number(text) == value
+
+
+@pytest.mark.parametrize("text", ["", "多", "3:2", "维和", "没有变化", "无数", "翻番"])
 def test_parse_number_refuses(text):
     with pytest.raises(NumberError):
         parse_number(text)
+
+
+def test_zero_words_are_not_read_inside_longer_text():
+    # A negation next to a number is not a zero: the number is what the text states.
+    assert parse_number("没有 5") == 5
 
 
 def test_chinese_integer_rejects_other_characters():
