@@ -83,3 +83,18 @@ def console_errors(page):
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(str(e)))
     return errors
+
+
+@pytest.fixture(scope="session")
+def pg_url():
+    """A throwaway PostgreSQL cluster for this session (tests/pgcluster.py): its libpq URL.
+    Fails, with what to install, when PostgreSQL is missing: ./pkpi test installs it."""
+    from tests.pgcluster import Cluster, PostgresMissing
+    try:
+        cluster = Cluster.start()
+    except PostgresMissing as exc:
+        pytest.fail(str(exc), pytrace=False)
+    try:
+        yield cluster.url
+    finally:
+        cluster.stop()
