@@ -90,10 +90,13 @@ def pg_url():
     """A throwaway PostgreSQL cluster for this session (tests/pgcluster.py): its libpq URL.
     Fails, with what to install, when PostgreSQL is missing: ./pkpi test installs it."""
     from tests.pgcluster import Cluster, PostgresMissing
+    missing = None
     try:
         cluster = Cluster.start()
     except PostgresMissing as exc:
-        pytest.fail(str(exc), pytrace=False)
+        missing = str(exc)
+    if missing:  # outside the except: the message once, without a chained traceback
+        pytest.fail(missing, pytrace=False)
     try:
         yield cluster.url
     finally:

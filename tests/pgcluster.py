@@ -56,9 +56,9 @@ class PostgresMissing(RuntimeError):
     """The server binaries are not installed."""
 
 
-def find_bindir() -> Path:
+def find_bindir(root: Path = Path("/usr/lib/postgresql")) -> Path:
     """The newest ``/usr/lib/postgresql/<version>/bin`` (Debian's layout), else ``PATH``."""
-    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin"),
+    candidates = sorted(root.glob("*/bin"),
                         key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0,
                         reverse=True)
     for bindir in candidates:
