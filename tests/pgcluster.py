@@ -82,8 +82,9 @@ def _as_server_user(argv: list[str]) -> list[str]:
 
 
 def _run(argv: list[str], what: str, timeout: float = 120) -> None:
+    # From "/": the caller's folder may be one the postgres user cannot enter (a home under /root).
     done = subprocess.run(_as_server_user(argv), stdin=subprocess.DEVNULL, capture_output=True,
-                          text=True, timeout=timeout, env=_server_env())
+                          text=True, timeout=timeout, env=_server_env(), cwd="/")
     if done.returncode != 0:
         raise RuntimeError(f"{what} failed (exit {done.returncode}): {' '.join(argv)}\n"
                            f"{done.stdout[-2000:]}{done.stderr[-2000:]}")
