@@ -400,3 +400,47 @@ def test_copy_and_text_order_match_duckdb(pg_url):
         # Under the database's default collation the same queries sort differently: without
         # COLLATE "C" this test would fail.
         assert {"area", "quote", ", ".join(COLUMNS)} <= differs, differs
+
+
+# -- numbers as the CSV export writes them -------------------------------------------------
+
+# What the PostgreSQL export will put where DuckDB's export writes CAST(value AS VARCHAR)
+# (data/export.py, _sql_safe: a value that is not a whole number under 1e15). PostgreSQL's
+# float8 text reads back as the same double, as Python's repr and DuckDB's do, but it is
+# not always the same text: from 1e15 to 1e16 it writes an exponent where they write the
+# digits out ("1e+15", "2.1650376416271145e+15" against "1000000000000000.0",
+# "2165037641627114.5"), so there its digits are moved around the point here. From 1e16 up
+# it sometimes writes 17 digits where 16 read back the same (about 1 value in 10 near 1e16,
+# fewer above): no rearranging fixes that, so this test stops below 1e16, and
+# docs/store-interface.md says what to do about such values.
+_DIGITS = "replace(split_part(abs(v)::text, 'e', 1), '.', '')"
+PG_NUMBER_TEXT = (f"CASE WHEN abs(v) >= 1e15 AND abs(v) < 1e16 "
+                  f"THEN CASE WHEN v < 0 THEN '-' ELSE '' END || rpad(left({_DIGITS}, 16), 16, '0') || '.' "
+                  f"|| coalesce(nullif(substr({_DIGITS}, 17), ''), '0') "
+                  f"ELSE v::text END")
+
+
+def test_number_text_matches_the_export_below_1e16(pg_url):
+    import random
+
+    from data.export import cell  # the reference the SQL writers are tested against
+
+    rng = random.Random(16)
+    values = [0.1, 7.3, 1 / 3, 2.5e-05, 1e-4, 1.5e-07, 123456.789, 99.99999999999999,
+              0.30000000000000004, 5e-324, 1e15, 2.5e15, 9999999999999998.0]
+    values += [rng.uniform(1, 10) * 10.0 ** rng.randint(-320, 15) for _ in range(3_000)]
+    values += [float(rng.randint(10 ** 15, 10 ** 16 - 1)) for _ in range(300)]
+    values += [rng.uniform(1e15, 1e16) for _ in range(300)] + [1e15 + 0.125, 1125899906842624.25]
+    values += [-v for v in values]
+    chosen = [v for v in values if not (v.is_integer() and abs(v) < 1e15) and abs(v) < 1e16]
+    expected = [cell(v) for v in chosen]
+    assert len(chosen) > 6_000
+    with connect(pg_url, autocommit=True) as conn:
+        def text_of(expr):
+            return [r[0] for r in conn.execute(
+                f"SELECT {expr} FROM unnest(%s::float8[]) WITH ORDINALITY AS t(v, k) ORDER BY k",
+                [chosen]).fetchall()]
+        plain, ours = text_of("v::text"), text_of(PG_NUMBER_TEXT)
+    assert ours == expected
+    # The rearranging matters: plain float8 text differs between 1e15 and 1e16.
+    assert any(p != e for p, e in zip(plain, expected))
