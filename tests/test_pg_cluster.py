@@ -250,7 +250,7 @@ def _read(conn) -> tuple[int, int, int, int]:
 
 def test_swapping_one_served_table_would_show_readers_a_mix(pg_url):
     """Why served tables are named per version: a table dropped and replaced under the same
-    name (or truncated and refilled) inside the writer's transaction is looked up afresh by a
+    name, or truncated and refilled, inside the writer's transaction is looked up afresh by a
     reader, but its rows were written after the reader's snapshot, so the reader sees the old
     version in ``meta`` and an EMPTY served table. Catalog lookups are not MVCC."""
     with connect(pg_url, autocommit=True) as writer, connect(pg_url) as reader:
@@ -266,6 +266,17 @@ def test_swapping_one_served_table_would_show_readers_a_mix(pg_url):
         seen = reader.execute("SELECT count(*), (SELECT value FROM meta WHERE key = 'data_version') "
                               "FROM served").fetchone()
         assert seen == (0, "1")  # version 1 says 500 rows; the reader sees none
+        reader.rollback()
+
+        # Emptied with TRUNCATE and filled again: the same (TRUNCATE is not MVCC-safe either).
+        assert reader.execute("SELECT value FROM meta WHERE key = 'data_version'").fetchone() == ("2",)
+        with writer.transaction():
+            writer.execute("TRUNCATE served")
+            writer.execute("INSERT INTO served SELECT 3, g FROM generate_series(1, 520) g")
+            writer.execute("UPDATE meta SET value = '3' WHERE key = 'data_version'")
+        seen = reader.execute("SELECT count(*), (SELECT value FROM meta WHERE key = 'data_version') "
+                              "FROM served").fetchone()
+        assert seen == (0, "2")  # version 2 has 510 rows; the reader sees none
 
 
 def test_reader_sees_one_version_while_writer_publishes(pg_url):
