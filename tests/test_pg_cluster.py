@@ -455,3 +455,20 @@ def test_number_text_matches_the_export_below_1e16(pg_url):
     assert ours == expected
     # The rearranging matters: plain float8 text differs between 1e15 and 1e16.
     assert any(p != e for p, e in zip(plain, expected))
+
+
+def test_pg_compare_bench_runs(tmp_path):
+    """bench/pg_compare.py at a tiny scale: both stores load, and every query gives the same
+    rows on both (the script stops with an error if not) and is timed."""
+    out = tmp_path / "pg-compare.json"
+    done = subprocess.run([sys.executable, "-m", "bench.pg_compare", "--observations", "2000", "--reps", "1",
+                           "--out", str(out)], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(out.read_text())
+    assert result["rows"] == {"observation_vintages": 2000, "served_observations": 2000}
+    queries = result["queries"]
+    assert set(queries) == {"family chart (5 indicators)", "family chart as of 2015-01-01",
+                            "whole store: per report (Sources)", "whole store: latest per indicator (Overview)"}
+    assert queries["whole store: latest per indicator (Overview)"]["rows"] == 1000
+    assert all(q["duckdb_ms"] > 0 and q["postgres_ms"] > 0 for q in queries.values())
+    assert "| family chart (5 indicators) |" in done.stdout
