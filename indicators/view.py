@@ -26,8 +26,8 @@ from indicators.i18n import N_, gettext_for
 from indicators.query import Filters
 
 _ID = re.compile(r"^[A-Za-z0-9_.\-]{1,80}$")
-_DAY = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
-_YEAR = re.compile(r"^\d{4}$")
+_DAY = re.compile(r"^([0-9]{4})-([0-9]{2})-([0-9]{2})$")  # ASCII digits only
+_YEAR = re.compile(r"^[0-9]{4}$")
 YEARS = (1900, 2100)
 
 # The parameters a page or download URL may carry (anything else is reported, not ignored:
@@ -189,8 +189,12 @@ class View:
             if key not in PARAMETERS:
                 problems.append(Problem(key, _text(query[key]), N_("is not a parameter of this address"),
                                         N_("one of {names}"), (("names", ", ".join(PARAMETERS)),)))
+        given_family = _text(query.get("family"))
+        if family is not None and given_family and given_family != family:
+            problems.append(Problem("family", given_family, N_("is not this page's family"),
+                                    N_("no family: the page's address names it")))
         if family is None:
-            family = _text(query.get("family"))
+            family = given_family
             if family and family not in vocab.FAMILIES:
                 problems.append(Problem("family", family, N_("is not a family"), N_("one of {names}"),
                                         (("names", ", ".join(vocab.FAMILIES)),)))

@@ -101,15 +101,28 @@ def test_file_name_says_what_and_when(client_for, store):
 def test_unknown_family_is_a_clear_400(client_for, store):
     response = client_for(store).get("/download/observations.csv?family=nope")
     assert response.status_code == 400
-    assert response.get_data(as_text=True).startswith("unknown family 'nope'; known: fatalities")
+    assert response.mimetype == "text/plain"
+    assert response.get_data(as_text=True) == (
+        "400 Bad request\nfamily: 'nope' is not a family; expected one of fatalities, women, conduct, "
+        "environment, cpas, accountability, capability, other\n")
 
 
 def test_injection_in_parameters_is_refused(client_for, store):
     response = client_for(store).get("/download/observations.csv?ind=x');DROP TABLE observations;--")
     assert response.status_code == 400
-    assert response.get_data(as_text=True).startswith("not a list of ids: ind")
+    assert response.get_data(as_text=True).splitlines()[1].startswith("ind: 'x');DROP TABLE observations;--' "
+                                                                      "is not a list of ids")
     assert _csv(client_for(store).get("/download/observations.csv"))  # the table is still there
 
 
-def test_unknown_id_gives_no_rows_not_everything(client_for, store):
-    assert _csv(client_for(store).get("/download/observations.csv?ind=no_such_indicator")) == []
+def test_unknown_ids_are_listed_not_answered_with_no_rows(client_for, store):
+    response = client_for(store).get("/download/observations.csv?ind=no_such_indicator,fatalities_malicious_acts"
+                                     "&area=atlantis&source=s-2023-646,s-1999-1")
+    assert response.status_code == 400
+    assert response.get_data(as_text=True).splitlines()[1:] == [
+        "ind: 'no_such_indicator' names no indicator in the store; expected ids the store holds (see the "
+        "Data page or any download)",
+        "area: 'atlantis' names no area in the store; expected ids the store holds (see the Data page or "
+        "any download)",
+        "source: 's-1999-1' names no report in the store; expected ids the store holds (see the Data page "
+        "or any download)"]
