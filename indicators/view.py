@@ -32,7 +32,7 @@ YEARS = (1900, 2100)
 
 # The parameters a page or download URL may carry (anything else is reported, not ignored:
 # ``?indicator=x`` for ``?ind=x`` would otherwise download every value).
-PARAMETERS = ("family", "fam", "ind", "area", "source", "from", "to", "sel", "total", "q", "asof",
+PARAMETERS = ("family", "fam", "ind", "area", "source", "from", "to", "sel", "pt", "total", "q", "asof",
               "lang", "name")
 
 # What each kind of parameter should look like (shown in every message about it).
@@ -43,6 +43,7 @@ EXPECT_PERIOD = N_("two dates START/END as YYYY-MM-DD, the earlier first, for ex
 EXPECT_IDS = N_("ids (letters, digits, _ . -) separated by commas")
 EXPECT_SWITCH = N_("1 (totals only) or 0 (no totals)")
 EXPECT_LANG = N_("en or zh")
+EXPECT_POINT = N_("a value's number (digits only)")
 
 
 @dataclass(frozen=True)
@@ -148,6 +149,18 @@ def _selection(value, problems: list) -> tuple[date, date] | None:
     return start, end
 
 
+def _point(value, problems: list) -> int | None:
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    text = _text(value)
+    if not text:
+        return None
+    if text.isascii() and text.isdigit() and len(text) < 19:
+        return int(text)
+    problems.append(Problem("pt", text, N_("is not a value's number"), EXPECT_POINT))
+    return None
+
+
 def _choice(param: str, value, allowed: dict, expected: str, problems: list):
     text = _text(value)
     if not text:
@@ -169,6 +182,7 @@ class View:
     cumulative: bool | None = None  # one chart's share of the page: totals ("since 1948") or not
     text: str = ""  # free-text search (Data page)
     as_of: date | None = None  # show only what had been published by this day
+    point: int | None = None  # the value clicked on a chart (obs_id): listed first in the source panel
     lang: str = "en"  # interface language: en or zh
     sources: tuple[str, ...] = ()  # reports (Sources page downloads)
     families: tuple[str, ...] = ()  # families chosen on the briefing note (``fam``)
@@ -220,6 +234,7 @@ class View:
                    areas=_ids("area", query.get("area"), problems),
                    sources=_ids("source", query.get("source"), problems), families=families,
                    year_from=year_from, year_to=year_to, selection=_selection(query.get("sel"), problems),
+                   point=_point(query.get("pt"), problems),
                    cumulative=_choice("total", query.get("total"), {"1": True, "0": False}, EXPECT_SWITCH,
                                       problems),
                    text=_text(query.get("q"))[:200], as_of=_day("asof", query.get("asof"), problems),
@@ -284,6 +299,8 @@ class View:
             q["to"] = str(self.year_to)
         if self.selection:
             q["sel"] = f"{self.selection[0].isoformat()}/{self.selection[1].isoformat()}"
+        if self.point is not None:
+            q["pt"] = str(self.point)
         if self.cumulative is not None:
             q["total"] = "1" if self.cumulative else "0"
         if self.text:

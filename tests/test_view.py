@@ -12,7 +12,7 @@ from indicators.view import PARAMETERS, View
 FULL = View(family="women", indicators=("women_share_military", "women_share_police"), areas=("all_pko",),
             year_from=2018, year_to=2023, selection=(date(2023, 1, 1), date(2023, 8, 31)), cumulative=False,
             text="恶意 acts", as_of=date(2023, 9, 30), lang="zh", sources=("s-2023-646",),
-            families=("women", "cpas"), name="women-share")
+            families=("women", "cpas"), name="women-share", point=17)
 
 
 @pytest.mark.parametrize("view", [View(), FULL, View(cumulative=True), View(as_of=date(2024, 2, 29)),
@@ -32,7 +32,7 @@ def test_round_trip_through_a_context_store():
 
 def test_written_forms():
     assert FULL.search() == ("?fam=women,cpas&ind=women_share_military,women_share_police&area=all_pko"
-                             "&source=s-2023-646&from=2018&to=2023&sel=2023-01-01/2023-08-31&total=0"
+                             "&source=s-2023-646&from=2018&to=2023&sel=2023-01-01/2023-08-31&pt=17&total=0"
                              "&q=%E6%81%B6%E6%84%8F+acts&asof=2023-09-30&lang=zh&name=women-share")
     assert FULL.href("/women").startswith("/women?fam=")  # a family page's path names its family
     assert FULL.href("/data").startswith("/data?family=women&")
@@ -143,3 +143,8 @@ def test_checked_against_the_store(engine):
 def test_problems_do_not_make_views_differ():
     assert View.from_query({"asof": "x"}) == View()
     assert View(as_of=date.today() - timedelta(days=1)) != View()
+
+
+def test_a_clicked_value():
+    assert View.from_query({"pt": "1234"}).point == 1234
+    assert _problems({"pt": "12a"}) == ["pt: '12a' is not a value's number; expected a value's number (digits only)"]
