@@ -94,3 +94,15 @@ def test_a_typed_good_date_and_the_calendar_both_apply(server, page):
     assert picker.get_attribute("aria-label") == "Pick the as-of date from a calendar"
     picker.fill("2019-01-01")  # what choosing a day in the calendar does
     page.wait_for_url("**/data?asof=2019-01-01")
+
+
+def test_the_refusal_is_accessible(server, page):
+    from axe_playwright_python.sync_playwright import Axe
+    page.goto(server + "/data")
+    page.wait_for_selector("#data-table")
+    page.locator("#site-asof").fill("2023-02-30")
+    page.locator("#site-asof").press("Enter")
+    page.locator("#site-asof-message").wait_for(state="visible")
+    assert page.locator("#site-asof-message").get_attribute("role") == "status"
+    violations = [v for v in Axe().run(page).response["violations"] if v["impact"] in ("serious", "critical")]
+    assert not violations, [(v["id"], v["nodes"][0]["target"], v["help"]) for v in violations]
