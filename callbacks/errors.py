@@ -86,7 +86,8 @@ def register(server: Flask, page_index=None, known_page=None) -> None:
         if isinstance(exc, HTTPException):
             return handle_http(exc)
         logging.getLogger(__name__).exception("error answering %s", request.path)
-        return respond(HTTPProblem(500, f"The server could not answer {request.path}: {exc}"), page_index)
+        return respond(HTTPProblem(500, f"The server could not answer {request.path}; what went wrong is in "
+                                        f"the server's log."), page_index)
 
     server.register_error_handler(HTTPProblem, handle_problem)
     server.register_error_handler(HTTPException, handle_http)

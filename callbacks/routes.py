@@ -19,6 +19,7 @@ from flask import Flask, Response, request, stream_with_context
 from callbacks import errors
 from data import settings
 from data.export import export_xlsx, iter_csv, iter_json
+from indicators import query
 from indicators.view import View
 
 
@@ -27,6 +28,7 @@ def requested_view(args) -> View:
     view = View.from_query(args.to_dict()).checked()
     if view.problems:
         raise errors.bad_request(view.problems)
+    query.table("sources")  # the store opens: a failure is answered before a streamed 200 begins
     return view
 
 

@@ -209,3 +209,11 @@ def test_file_names_carry_the_as_of_date(client_for, store):
         response = client.get(f"/download/observations.{ext}?source=s-2023-646&name=s-2023-646&asof=2023-09-30")
         assert response.headers["Content-Disposition"] == \
             f'attachment; filename="s-2023-646_as-of-2023-09-30.{ext}"'
+
+
+def test_a_failure_inside_a_route_has_the_same_shape(client_for, tmp_path):
+    """No store at all: a 500 in the one shape, without the exception's text."""
+    response = client_for(tmp_path / "missing.duckdb").get("/download/observations.json")
+    assert response.status_code == 500 and response.mimetype == "application/json"
+    assert response.get_json()["title"] == "Internal error"
+    assert "missing.duckdb" not in response.get_data(as_text=True)
