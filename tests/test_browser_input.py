@@ -106,3 +106,13 @@ def test_the_refusal_is_accessible(server, page):
     assert page.locator("#site-asof-message").get_attribute("role") == "status"
     violations = [v for v in Axe().run(page).response["violations"] if v["impact"] in ("serious", "critical")]
     assert not violations, [(v["id"], v["nodes"][0]["target"], v["help"]) for v in violations]
+
+
+def test_a_family_page_given_another_family(server, page):
+    """Once a crash (the page's family was given twice); now the page says so and draws."""
+    page.goto(server + "/fatalities?family=women&lang=zh")
+    problems = page.locator("#site-problems")
+    problems.wait_for()
+    assert "family：“women”不是本页的指标类别" in problems.inner_text()
+    page.wait_for_selector(".family-page h1")
+    assert page.locator(".family-page h1").inner_text() == "按原因分列的死亡人数"
