@@ -38,10 +38,12 @@ def create_app() -> Dash:
     # callback switches it to zh-Hans with the interface).
     app.index_string = app.index_string.replace("<html>", '<html lang="en">', 1)
     import callbacks
-    from callbacks import routes, updates
+    from callbacks import errors, routes, shell, updates
 
     callbacks.load()  # registers every page's callbacks (@dash.callback)
     routes.register(app.server)
+    # One error handler for every route; an unknown page answers 404 with the site around it.
+    errors.register(app.server, page_index=app.index, known_page=shell.known_page)
     updates.register(app)  # template download, status JSON, and the watcher if PKPI_WATCH=1
 
     app.layout = html.Div([
@@ -53,14 +55,24 @@ def create_app() -> Dash:
             html.Div([
                 html.Button("中文", id="site-lang", className="button small", lang="zh-Hans"),
                 html.Label("As of", htmlFor="site-asof", id="site-asof-label"),
+                # Typed (checked before anything changes) or picked from the browser's calendar.
                 dcc.Input(id="site-asof", type="text", placeholder="YYYY-MM-DD", debounce=True,
-                          pattern=r"\d{4}-\d{2}-\d{2}", size=10, className="asof-input"),
+                          size=10, className="asof-input", autoComplete="off"),
+                # The browser's own calendar (<input type="date">), put here by assets/asof.js:
+                # Dash 4 has no plain input element, and its date picker cannot report a
+                # mistyped date. The span's title is the calendar's label, in the language.
+                html.Span(id="site-asof-picker-slot", className="asof-picker-slot",
+                          title="Pick the as-of date from a calendar"),
                 html.Button("Apply", id="site-asof-apply", className="button small"),
                 html.Button("Today", id="site-asof-clear", className="button small"),
+                html.P(id="site-asof-message", className="asof-message", role="status",
+                       **{"aria-live": "polite"}),
             ], className="site-tools"),
         ], className="site-header"),
-        html.Main(dash.page_container, id="main", tabIndex="-1"),
+        html.Main([html.Div(id="site-status", className="site-status"), dash.page_container],
+                  id="main", tabIndex="-1"),
         dcc.Store(id="site-lang-written"),
+        dcc.Store(id="site-asof-texts"),
     ])
     return app
 

@@ -21,7 +21,7 @@ from layouts.brief import ID, families_of, note, search
 )
 def update(scope, families, context):
     context = context or {}
-    view = View.from_query({"area": scope or "", "lang": context.get("lang"), "asof": context.get("asof")})
+    view = View.from_query({**context, "area": scope})
     chosen = families_of({"fam": ",".join(families or [])})
     try:
         return note(view, chosen), f"/brief.pdf{search(view, chosen)}", search(view, chosen)

@@ -30,9 +30,8 @@ from layouts.family import cid, drawn_key, render
 def update(indicators, areas, year_from, year_to, selection, context, drawn):
     family = ctx.outputs_list[0]["id"]["family"]
     context = context or {}
-    view = View.from_query({"ind": ",".join(indicators or []), "area": ",".join(areas or []),
-                            "from": year_from, "to": year_to, "sel": selection,
-                            "lang": context.get("lang"), "asof": context.get("asof")}, family)
+    view = View.from_query({**context, "ind": indicators, "area": areas, "from": year_from, "to": year_to,
+                            "sel": selection}, family)
     try:
         key = drawn_key(view)
         if key == drawn:

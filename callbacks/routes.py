@@ -1,74 +1,65 @@
 """Plain HTTP routes beside the Dash callbacks: downloads for analysts and scripts.
 
-``/download/observations.csv`` (and ``.xlsx``, with a second sheet of sources) takes the
-same parameters as the pages' URLs (``family``, ``ind``, ``area``, ``from``, ``to``,
-``sel``, ``total``) plus ``source`` and ``name`` (the file name stem), builds the same
-``View`` and so the same query as the chart it was linked from. The CSV is streamed: the
-whole store is never held in memory.
+``/download/observations.csv`` (and ``.xlsx``, with a second sheet of sources, and
+``.json``) takes the same parameters as the pages' URLs (``family``, ``ind``, ``area``,
+``from``, ``to``, ``sel``, ``total``, ``asof``) plus ``source`` and ``name`` (the file name
+stem), builds the same ``View`` and so the same query as the chart it was linked from. The
+CSV and JSON are streamed: the whole store is never held in memory. A parameter that cannot
+be read, or an id the store does not hold, is answered with 400 naming it (``callbacks/errors.py``),
+never with other rows than were asked for.
 """
 from __future__ import annotations
 
 import io
 import os
-import re
 import threading
-from dataclasses import replace
-from datetime import date
 
 from flask import Flask, Response, request, stream_with_context
 
+from callbacks import errors
 from data import settings
-from data.export import export_xlsx, iter_csv
-from indicators import vocabulary as vocab
-from indicators.view import View, parse_ids
+from data.export import export_xlsx, iter_csv, iter_json
+from indicators import query
+from indicators.view import View
 
-_NAME = re.compile(r"[^A-Za-z0-9_.\-]+")
+
+def requested_view(args) -> View:
+    """The View a download's URL describes, or 400 naming every parameter that cannot be used."""
+    view = View.from_query(args.to_dict()).checked()
+    if view.problems:
+        raise errors.bad_request(view.problems)
+    query.table("sources")  # the store opens: a failure is answered before a streamed 200 begins
+    return view
 
 
 def _filters_and_name(args):
-    """The View a page's URL describes, as the Filters of the one query, and a file stem."""
-    family = args.get("family", "")
-    if family and family not in vocab.FAMILIES:
-        raise ValueError(f"unknown family {family!r}; known: {', '.join(vocab.FAMILIES)}")
-    bad = View.malformed(args)
-    if bad:
-        raise ValueError(f"not a list of ids: {', '.join(bad)} (ids are letters, digits, _ . -, "
-                         f"separated by commas)")
-    view = View.from_query(args.to_dict(), family)
-    filters = view.filters(selected_only=view.selection is not None)
-    sources = parse_ids(args.get("source"))
-    if sources:
-        filters = replace(filters, sources=sources)
-    stem = _NAME.sub("-", args.get("name") or family or "observations").strip("-") or "observations"
-    return filters, f"{stem}_{date.today().isoformat()}"
+    """The Filters of the one query, and the file stem (what it holds, and the as-of date)."""
+    view = requested_view(args)
+    return view.filters(selected_only=view.selection is not None), view.file_stem()
 
 
-def _bad_request(exc: Exception) -> Response:
-    return Response(f"{exc}\n", status=400, mimetype="text/plain")
+def _attachment(filename: str) -> dict:
+    return {"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"}
 
 
 def observations_csv():
-    try:
-        filters, stem = _filters_and_name(request.args)
-    except ValueError as exc:
-        return _bad_request(exc)
-    filename = f"{stem}.csv"
-    return Response(stream_with_context(iter_csv(filters)), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"',
-                             "Cache-Control": "no-store"})
+    filters, stem = _filters_and_name(request.args)
+    return Response(stream_with_context(iter_csv(filters)), mimetype="text/csv", headers=_attachment(f"{stem}.csv"))
+
+
+def observations_json():
+    filters, stem = _filters_and_name(request.args)
+    return Response(stream_with_context(iter_json(filters)), mimetype="application/json",
+                    headers=_attachment(f"{stem}.json"))
 
 
 def observations_xlsx():
-    try:
-        filters, stem = _filters_and_name(request.args)
-    except ValueError as exc:
-        return _bad_request(exc)
+    filters, stem = _filters_and_name(request.args)
     buf = io.BytesIO()
     export_xlsx(buf, filters)
     return Response(buf.getvalue(),
                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                    headers={"Content-Disposition": f'attachment; filename="{stem}.xlsx"',
-                             "Cache-Control": "no-store"})
+                    headers=_attachment(f"{stem}.xlsx"))
 
 
 _pdf_lock = threading.Lock()  # one Chromium at a time: a PDF costs a few hundred MB
@@ -79,14 +70,15 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 def brief_pdf():
     """The briefing page printed to A4 by headless Chromium on this machine: the same page
     the officer sees, offline (it loads only this server's own URL)."""
+    view = requested_view(request.args)  # a bad date would print today's values: refuse it
     chromium = settings.get("PKPI_CHROMIUM")
     if not os.path.exists(chromium):
-        return Response(f"PDF needs Chromium, not found at {chromium} (install Debian's chromium package, "
-                        f"or set PKPI_CHROMIUM). Printing from the browser gives the same page.\n",
-                        status=503, mimetype="text/plain")
+        raise errors.HTTPProblem(503, f"PDF needs Chromium, not found at {chromium} (install Debian's "
+                                      f"chromium package, or set PKPI_CHROMIUM). Printing from the browser "
+                                      f"gives the same page.")
     from playwright.sync_api import sync_playwright
 
-    url = request.host_url.rstrip("/") + "/brief" + (("?" + request.query_string.decode()) if request.query_string else "")
+    url = request.host_url.rstrip("/") + view.href("/brief")
     with _pdf_lock, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         try:
@@ -98,12 +90,14 @@ def brief_pdf():
                            margin={"top": "12mm", "bottom": "12mm", "left": "12mm", "right": "12mm"})
         finally:
             browser.close()
-    name = f"briefing-note_{date.today().isoformat()}.pdf"
+    name = view.with_(name="briefing-note").file_stem() + ".pdf"
     return Response(pdf, mimetype="application/pdf",
                     headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
 
 
 def register(server: Flask) -> None:
+    errors.register(server)  # app.py registers it again with the pages (404 with the site)
     server.add_url_rule("/download/observations.csv", "observations_csv", observations_csv)
     server.add_url_rule("/download/observations.xlsx", "observations_xlsx", observations_xlsx)
+    server.add_url_rule("/download/observations.json", "observations_json", observations_json)
     server.add_url_rule("/brief.pdf", "brief_pdf", brief_pdf)

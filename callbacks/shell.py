@@ -6,13 +6,57 @@ the current page with its own view kept (the rest of its URL is left as it is).
 """
 from __future__ import annotations
 
-from urllib.parse import parse_qs
+from datetime import date
 
 import dash
 from dash import Input, Output, State, clientside_callback, html
 
-from indicators import i18n
-from indicators.view import View
+from indicators import i18n, vocabulary as vocab
+from indicators.view import EXPECT_DAY, Problem, View
+
+NOT_FOUND = "not_found_404"  # Dash's name for the page drawn at an unknown address
+
+
+def _pages():
+    return [p for p in dash.page_registry.values() if not p["module"].endswith(NOT_FOUND)]
+
+
+def known_page(path: str) -> bool:
+    """Whether ``path`` is one of the site's pages (else it answers 404)."""
+    wanted = path.strip("/")
+    return any(p["path"].strip("/") == wanted for p in _pages())
+
+
+def _family_of(pathname: str | None) -> str | None:
+    name = (pathname or "").strip("/")
+    return name if name in vocab.FAMILIES else None
+
+
+def status(view: View, pathname: str | None) -> list:
+    """What every page says above itself: the as-of date in force, and every part of its
+    address that could not be used (the rest of the view is shown)."""
+    _ = i18n.gettext_for(view.lang)
+    if view.as_of:
+        said = _("As of {day}: this page shows only what had been published by then.").format(
+            day=i18n.day(view.as_of, view.lang))
+    else:
+        said = _("Latest: this page shows every value published up to today, {day}.").format(
+            day=i18n.day(date.today(), view.lang))
+    out = [html.P(said, className="asof-statement", id="site-asof-statement")]
+    if view.problems:
+        out.append(html.Div([
+            html.P(_("Part of this page's address could not be used, and was left out; the rest of the "
+                     "view is shown:")),
+            html.Ul([html.Li(p.text(view.lang)) for p in view.problems]),
+        ], className="message error", role="alert", id="site-problems"))
+    return out
+
+
+def asof_texts(lang: str) -> dict:
+    """The messages for a typed date that is refused, the same as a download would give
+    (``{given}`` is replaced in the browser)."""
+    return {kind: Problem("asof", "{given}", what, EXPECT_DAY).text(lang)
+            for kind, what in (("malformed", "is not a date"), ("impossible", "is not a day of the calendar"))}
 
 
 @dash.callback(
@@ -24,22 +68,31 @@ from indicators.view import View
     Output("site-asof", "value"),
     Output("site-asof-apply", "children"),
     Output("site-asof-clear", "children"),
+    Output("site-asof-picker-slot", "title"),
+    Output("site-asof-texts", "data"),
+    Output("site-status", "children"),
     Input("url", "pathname"),
     Input("url", "search"),
 )
 def shell(pathname, search):
-    params = {k: v[-1] for k, v in parse_qs((search or "").lstrip("?")).items()}
-    view = View.from_query(params)
+    view = View.from_search(search, _family_of(pathname))
+    if known_page(pathname or "/"):
+        try:
+            view = view.checked()
+        except FileNotFoundError:
+            pass  # no store yet: the page itself says so
     _ = i18n.gettext_for(view.lang)
-    keep = View(lang=view.lang, as_of=view.as_of).search()
+    keep = view.keep()
     links = []
-    for page in dash.page_registry.values():
+    for page in _pages():
         label = page["name"] if view.lang == "en" else page.get("name_zh", page["name"])
         current = {"aria-current": "page"} if page["path"] == pathname else {}
-        links.append(html.A(label, href=page["relative_path"] + keep, **current))
+        links.append(html.A(label, href=keep.href(page["relative_path"]), **current))
     other = "en" if view.lang == "zh" else "zh"
+    day = view.as_of.isoformat() if view.as_of else ""
     return (links, _("Peacekeeping Performance Indicators"), i18n.LANGUAGES[other], i18n.HTML_LANG[other],
-            _("As of"), view.as_of.isoformat() if view.as_of else "", _("Apply"), _("Today"))
+            _("As of"), day, _("Apply"), _("Today"), _("Pick the as-of date from a calendar"),
+            asof_texts(view.lang), status(view, pathname))
 
 
 # The interface language on <html lang>, for screen readers and fonts.
@@ -56,12 +109,15 @@ clientside_callback(
 )
 
 # Switch language or "as of" date: reload this page with its current URL (which the pages
-# keep up to date with their filters and selection) and the one parameter changed.
+# keep up to date with their filters and selection) and the one parameter changed. A typed
+# date that is not a day written YYYY-MM-DD is refused with the same message a download
+# gives, and nothing changes. (The calendar picker is handled in assets/asof.js.)
 clientside_callback(
     """
-    function(langClicks, applyClicks, submits, clearClicks, asof) {
+    function(langClicks, applyClicks, submits, clearClicks, asof, texts) {
         const trigger = (dash_clientside.callback_context.triggered[0] || {}).prop_id || "";
-        if (!trigger || trigger === ".") { return window.dash_clientside.no_update; }
+        const none = window.dash_clientside.no_update;
+        if (!trigger || trigger === ".") { return none; }
         const params = new URLSearchParams(window.location.search);
         if (trigger.startsWith("site-lang")) {
             if (params.get("lang") === "zh") { params.delete("lang"); } else { params.set("lang", "zh"); }
@@ -69,22 +125,25 @@ clientside_callback(
             params.delete("asof");
         } else {
             const value = (asof || "").trim();
-            if (value && !/^\\d{4}-\\d{2}-\\d{2}$/.test(value)) {
-                window.alert("Please write the date as YYYY-MM-DD, for example 2023-09-30.");
-                return window.dash_clientside.no_update;
+            const wrong = window.pkpiAsofProblem(value);
+            if (wrong) {
+                const message = ((texts || {})[wrong] || "asof: '{given}'").split("{given}").join(value);
+                return message;
             }
+            if (value === (params.get("asof") || "")) { return ""; }
             if (value) { params.set("asof", value); } else { params.delete("asof"); }
         }
         const query = params.toString();
-        window.location.assign(window.location.pathname + (query ? "?" + query : ""));
-        return window.dash_clientside.no_update;
+        window.location.assign(window.location.pathname + (query ? "?" + query : "") + window.location.hash);
+        return "";
     }
     """,
-    Output("site-asof", "className"),
+    Output("site-asof-message", "children"),
     Input("site-lang", "n_clicks"),
     Input("site-asof-apply", "n_clicks"),
     Input("site-asof", "n_submit"),
     Input("site-asof-clear", "n_clicks"),
     State("site-asof", "value"),
+    State("site-asof-texts", "data"),
     prevent_initial_call=True,
 )

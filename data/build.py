@@ -9,6 +9,7 @@ added, and writes them into the new snapshot after the curated values (see
 from __future__ import annotations
 
 import hashlib
+import sys
 from datetime import datetime
 from pathlib import Path
 
@@ -181,19 +182,19 @@ def _write(engine: sa.Engine, records: dict[str, list[dict]], version: dict[str,
 
 def build(target: Path | None = None, folder: Path = curated.CURATED,
           seeds: Path | None = None, check_seeds: bool = True,
-          if_missing: bool = False) -> dict[str, int] | None:
+          if_missing: bool = False, say=None) -> dict[str, int] | None:
     """Check the curated files, write a new store, swap it in. Returns row counts.
 
     Raises CurationError (nothing is written) when any curated file has a problem. With
     ``if_missing``, does nothing (returns None) when the store exists once the lock is held.
+    Every quote is compared with its report text when the texts are at hand (``seeds``,
+    default PKPI_SEEDS); a clone of the repository alone has none, and then the build goes
+    ahead on the curated quotes and says so once through ``say`` (default: standard error).
     """
     target = Path(target or settings.db_path())
     seeds = seeds or settings.seeds_dir()
-    if check_seeds and not seeds.is_dir():
-        raise FileNotFoundError(
-            f"report texts not found at {seeds}: every quote is checked against them before a "
-            f"build (set PKPI_SEEDS, or pass --no-seed-check to skip at your own risk)")
-    tables = curated.load(folder, seeds if check_seeds else None)
+    texts = check_seeds and curated.texts_found(seeds)
+    tables = curated.load(folder, seeds if texts else None)
     records = _records(tables)
     curated_version = curated_hash(folder)
     with writer_lock(target):
@@ -205,11 +206,17 @@ def build(target: Path | None = None, folder: Path = curated.CURATED,
                    "curated_version": curated_version}
         with new_snapshot(target, copy_current=False) as engine:
             _write(engine, records, version)
+    if check_seeds and not texts:  # after the write, so a worker that found it built says nothing
+        (say or _to_stderr)(curated.not_checked_notice(seeds))
     counts = {name: len(records[name])
               for name in ("sources", "areas", "indicators", "figures", "observations")}
     if kept:
         counts["values kept from dropped files"] = kept
     return counts
+
+
+def _to_stderr(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
 
 
 def ensure_built(target: Path | None = None) -> bool:

@@ -222,3 +222,38 @@ def _xlsx_cell(value):
     if isinstance(value, (int, float, date)):
         return value.isoformat() if isinstance(value, date) else value
     return safe_text(str(value))
+
+
+def _json_cell(value):
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return int(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, (bool, int, float)):
+        return value
+    return str(value)
+
+
+def iter_json(f: Filters = Filters(), engine=None, stats: dict | None = None) -> Iterator[str]:
+    """The rows and columns of ``iter_csv`` as JSON, in chunks: ``{"columns": [...], "rows":
+    [{column: value}, ...], "count": n}``. Numbers are numbers, dates ISO strings, empty
+    cells null; text is as stored (no spreadsheet-formula guard: JSON is not opened in Excel)."""
+    import json
+
+    yield '{"columns": ' + json.dumps(list(EXPORT_COLUMNS)) + ', "rows": ['
+    n = 0
+    positions = None
+    for keys, chunk in iter_observations(f, engine):
+        if positions is None:
+            positions = [keys.index(c) for c in EXPORT_COLUMNS]
+        parts = []
+        for r in chunk:
+            row = {c: _json_cell(r[p]) for c, p in zip(EXPORT_COLUMNS, positions)}
+            parts.append(("\n" if n == 0 else ",\n") + json.dumps(row, ensure_ascii=False))
+            n += 1
+        yield "".join(parts)
+    if stats is not None:
+        stats["rows"] = n
+    yield '\n], "count": ' + str(n) + "}\n"

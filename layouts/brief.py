@@ -32,10 +32,7 @@ def brief_view(query_args: dict) -> tuple[View, tuple[str, ...]]:
 
 
 def search(view: View, families: tuple[str, ...]) -> str:
-    q = view.search()
-    if families != DEFAULT_FAMILIES:
-        q += ("&" if q else "?") + "fam=" + ",".join(families)
-    return q
+    return view.with_(families=() if families == DEFAULT_FAMILIES else families).search()
 
 
 class Footnotes:
@@ -149,8 +146,7 @@ def layout(**query_args):
                               className="control scroll"),
             ], className="controls", role="group", **{"aria-label": _("Briefing note options")}),
             html.A(_("Download PDF"), id=f"{ID}-pdf", href=pdf, className="download"),
-            dcc.Store(id=f"{ID}-context", data={"lang": view.lang,
-                                                "asof": view.as_of.isoformat() if view.as_of else None}),
+            dcc.Store(id=f"{ID}-context", data=view.context()),
             dcc.Store(id=f"{ID}-search"),
             dcc.Store(id=f"{ID}-url-written"),
         ], className="no-print"),

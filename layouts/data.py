@@ -46,19 +46,16 @@ def selection(view: View) -> tuple[pd.DataFrame, int]:
 
 def search(view: View) -> str:
     """The Data page's URL query: the view plus its family (a family page has it in its path)."""
-    q = view.search()
-    return q + (("&" if q else "?") + f"family={view.family}" if view.family else "")
+    return view.search(family=True)
 
 
 def download_href(view: View) -> str:
-    q = search(view.with_(lang="en"))
-    return f"/download/observations.csv{q}{'&' if q else '?'}name=observations"
+    return view.download("csv", "observations")
 
 
 def view_from(family, text, areas, year_from, year_to, context: dict | None = None) -> View:
     context = context or {}
-    return View.from_query({"q": text or "", "area": ",".join(areas or []), "from": year_from,
-                            "to": year_to, "lang": context.get("lang"), "asof": context.get("asof")},
+    return View.from_query({**context, "q": text, "area": areas, "from": year_from, "to": year_to},
                            family or "")
 
 
@@ -109,8 +106,7 @@ def layout(**query_args):
         ], className="controls", role="group", **{"aria-label": _("Filters")}),
         html.P(count_label(total, view.lang), id=f"{ID}-count", className="count", **{"aria-live": "polite"}),
         html.A(_("Download CSV"), id=f"{ID}-download", className="download", href=download_href(view)),
-        dcc.Store(id=f"{ID}-context", data={"lang": view.lang,
-                                            "asof": view.as_of.isoformat() if view.as_of else None}),
+        dcc.Store(id=f"{ID}-context", data=view.context()),
         dcc.Store(id=f"{ID}-search"),
         dcc.Store(id=f"{ID}-url-written"),
         dash_table.DataTable(

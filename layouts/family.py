@@ -29,9 +29,8 @@ def download_href(view: View, indicators: tuple[str, ...], name: str, selected_o
     """The file of exactly what a chart (or the source panel) shows: the same View, so the
     same query."""
     v = view.with_(indicators=indicators, selection=view.selection if selected_only else None,
-                   cumulative=cumulative, lang="en")
-    q = v.search()
-    return f"/download/observations.{ext}{q}{'&' if q else '?'}family={view.family}&name={name}"
+                   cumulative=cumulative)
+    return v.download(ext, name)
 
 
 def _catalog(view: View) -> pd.DataFrame:
@@ -229,7 +228,9 @@ def _options(catalog: pd.DataFrame, lang: str) -> list[dict]:
     return [{"label": f" {r[key]} ({r['n']})", "value": r["indicator_id"]} for _i, r in catalog.iterrows()]
 
 
-def layout(family: str, **query_args):
+def layout(page_family: str, **query_args):
+    # The page's family comes from its path; a ``family`` in the query is reported by View.
+    family = page_family
     view = View.from_query(query_args, family)
     _ = i18n.gettext_for(view.lang)
     family_only = query.Filters(families=(family,), as_of=view.as_of)
@@ -270,8 +271,7 @@ def layout(family: str, **query_args):
             html.Button(_("Clear selection"), id=cid("clear", family), className="button"),
         ], className="controls", role="group", **{"aria-label": _("Filters shared by every chart")}),
         dcc.Store(id=cid("selection", family), data=View().with_(selection=view.selection).query().get("sel")),
-        dcc.Store(id=cid("context", family), data={"lang": view.lang,
-                                                  "asof": view.as_of.isoformat() if view.as_of else None}),
+        dcc.Store(id=cid("context", family), data=view.context()),
         dcc.Store(id=cid("search", family)),
         dcc.Store(id=cid("drawn", family), data=resolved.search() if not catalog.empty else None),
         dcc.Store(id=cid("url-written", family)),

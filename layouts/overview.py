@@ -16,8 +16,7 @@ ID = "overview"
 
 def family_href(family: str, view: View, **extra) -> str:
     """A family page link that keeps the language and the "as of" date."""
-    q = View(lang=view.lang, as_of=view.as_of).with_(**extra).search()
-    return f"/{family}{q}"
+    return view.keep().with_(family=family, **extra).href(f"/{family}")
 
 
 def _tile(family: str, view: View) -> html.Article | None:

@@ -16,7 +16,8 @@ ID = "sources"
 LISTED = 200  # values listed per report; the CSV has every one
 
 
-def _report(src, counts, as_of, figs, lang: str) -> html.Section:
+def _report(src, counts, view: View, figs) -> html.Section:
+    lang, as_of = view.lang, view.as_of
     _ = i18n.gettext_for(lang)
     mine_f = query.Filters(sources=(src["source_id"],), as_of=as_of)
     mine = query.observations(mine_f, limit=LISTED)
@@ -41,7 +42,7 @@ def _report(src, counts, as_of, figs, lang: str) -> html.Section:
         html.P(_("{values} values for {indicators} indicators.").format(
             values=total, indicators=indicators), className="count"),
         html.A(_("Download CSV of the {count} values").format(count=total), className="download",
-               href=f"/download/observations.csv?source={src['source_id']}&name={src['source_id']}"),
+               href=View(sources=(src["source_id"],), as_of=as_of).download("csv", src["source_id"])),
         html.Ul([html.Li(_("Figure {figure}: {caption} (values not in the text)").format(
             figure=f["figure"], caption=f["caption_en"] if lang == "en" else f["caption_quote"]))
             for _i, f in figures.iterrows()], className="figures") if not figures.empty else None,
@@ -76,5 +77,5 @@ def layout(**query_args):
         html.P(_("The five UN reports every value is read from, oldest first. Each value keeps its "
                  "paragraph (or table entry, footnote, meeting) and the sentence it was read from."),
                className="lede"),
-        *[_report(s, counts, view.as_of, figs, view.lang) for _i, s in sources.iterrows()],
+        *[_report(s, counts, view, figs) for _i, s in sources.iterrows()],
     ])

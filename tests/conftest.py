@@ -16,6 +16,54 @@ REPO = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
 
 
+# --- The report texts ------------------------------------------------------------------------
+# A clone of the repository alone has no report texts (PKPI_SEEDS, default ../shared/seeds).
+# Tests that read them carry ``@pytest.mark.needs_texts`` and are skipped, each with its
+# reason, when they are absent; where they are present (CI) every one runs. The header and
+# the summary say which it was.
+
+def _texts():
+    from data import settings
+    from data.curated import texts_found
+    seeds = settings.seeds_dir()
+    return seeds, texts_found(seeds)
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "needs_texts: reads the five report texts (PKPI_SEEDS)")
+
+
+def pytest_report_header(config):
+    seeds, found = _texts()
+    if found:
+        return f"report texts: found at {seeds.resolve()}, quote checks run"
+    return (f"report texts: NOT found at {seeds} (PKPI_SEEDS): tests marked needs_texts are skipped, "
+            f"the rest run")
+
+
+def pytest_collection_modifyitems(config, items):
+    seeds, found = _texts()
+    needing = [item for item in items if item.get_closest_marker("needs_texts")]
+    config._pkpi_texts = (seeds, found, len(needing))
+    if found:
+        return
+    skip = pytest.mark.skip(reason=f"needs the report texts, not found at {seeds} (set PKPI_SEEDS)")
+    for item in needing:
+        item.add_marker(skip)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    seeds, found, n = getattr(config, "_pkpi_texts", (None, None, 0))
+    if seeds is None:
+        return
+    if found:
+        terminalreporter.write_line(f"report texts: found at {seeds.resolve()}; the {n} tests that "
+                                    f"need them ran")
+    else:
+        terminalreporter.write_line(f"report texts: not found at {seeds}; {n} tests that need them "
+                                    f"were skipped (set PKPI_SEEDS to run them)")
+
+
 @pytest.fixture(scope="session")
 def store(tmp_path_factory) -> Path:
     """The store built from the real curated files (quotes checked against the reports)."""
@@ -37,13 +85,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(home: Path, extra_env: dict | None = None) -> tuple[subprocess.Popen, str, Path]:
+def start_server(home: Path, extra_env: dict | None = None,
+                 cwd: Path = REPO) -> tuple[subprocess.Popen, str, Path]:
     port = free_port()
     env = {**os.environ, "PKPI_HOME": str(home), **(extra_env or {})}
     env.pop("PKPI_DB", None)
     log = home / "server.log"
     home.mkdir(parents=True, exist_ok=True)
-    proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=REPO, env=env,
+    proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=cwd, env=env,
                             stdout=open(log, "w"), stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60

@@ -7,7 +7,8 @@ from axe_playwright_python.sync_playwright import Axe
 
 from indicators import vocabulary as vocab
 
-PAGES = ["/", "/data", "/sources", "/brief", "/updates", "/updates?lang=zh", "/?lang=zh", "/fatalities?lang=zh", *[f"/{f}" for f in vocab.FAMILIES]]
+PAGES = ["/", "/data", "/sources", "/brief", "/updates", "/updates?lang=zh", "/?lang=zh", "/fatalities?lang=zh",
+         "/no-such-page?lang=zh", "/data?asof=2023-09-31&from=abc", *[f"/{f}" for f in vocab.FAMILIES]]
 
 
 @pytest.fixture(scope="module")

@@ -34,6 +34,7 @@ def test_brief_pdf_is_one_page_with_the_footnotes(server, page):
     from pypdf import PdfReader
     response = page.request.get(server + "/brief.pdf?asof=2023-09-30")
     assert response.ok and response.headers["content-type"] == "application/pdf"
+    assert response.headers["content-disposition"] == 'attachment; filename="briefing-note_as-of-2023-09-30.pdf"'
     reader = PdfReader(io.BytesIO(response.body()))
     assert len(reader.pages) == 1
     text = unicodedata.normalize("NFKC", reader.pages[0].extract_text())  # "ﬁ" ligatures

@@ -32,6 +32,7 @@ def test_header_is_the_contract_exactly(engine):
     assert ",".join(EXPORT_COLUMNS) == HEADER
 
 
+@pytest.mark.needs_texts
 def test_every_row_exported_with_its_citation(engine):
     rows = _parse(export_text(engine=engine))
     with engine.connect() as conn:

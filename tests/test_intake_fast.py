@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 
-from data import intake
+from data import intake, settings
 from data.engine import make_engine
 from data.intake import Plan, StoreState, check
 from data.sheets import open_book
 from tests.intake_helpers import (COUNT, INDICATOR_FIELDS, OBS_COLUMNS, SHARE, SOURCE, SOURCE_FIELDS, obs,
                                   query)
 
-SEEDS = Path(__file__).resolve().parent.parent.parent / "shared" / "seeds"
+SEEDS = settings.seeds_dir()  # the same texts the drop folder reads (PKPI_SEEDS)
 
 
 def _published(store: Path, n: int) -> list[dict]:
