@@ -19,7 +19,6 @@ filed as a duplicate.
 """
 from __future__ import annotations
 
-import csv
 import fcntl
 import hashlib
 import logging
@@ -33,9 +32,10 @@ from typing import Callable
 
 import sqlalchemy as sa
 
-from data import schema, settings
+from data import messages, schema, settings
 from data.build import data_version, meta
 from data.engine import snapshot_engine
+from data.error_reports import stored_errors, write_reports
 from data.intake import IntakeError, Plan, StoreState, apply, check
 from data.sheets import FormatError, open_book
 from data.store import new_snapshot, utc_now, writer_lock
@@ -268,7 +268,8 @@ def summary(status: str, plan: Plan) -> str:
         parts.append(f"{plan.unchanged} already published")
     if plan.declared:
         parts.append(_count(plan.declared, "new source, indicator or area", "new sources, indicators or areas"))
-    return "Accepted: " + ", ".join(parts) + "."
+    notes = "".join(" " + messages.render(msg, params) for msg, params in plan.notes)
+    return "Accepted: " + ", ".join(parts) + "." + notes
 
 
 def _count(n: int, one: str, many: str | None = None) -> str:
@@ -346,7 +347,7 @@ def _finish(rec: dict, copy: Path, folders: Folders, store: Path, inbox_file: Pa
     target = folders.root / rec["folder"] / rec["stored_name"]
     _remove_from_inbox(inbox_file, rec["sha256"])
     if rec["folder"] == "rejected":
-        errors = _errors(store, rec["intake_id"])
+        errors = stored_errors(store, rec["intake_id"])
         write_reports(target, rec["original_name"], errors, rec["error_count"])
     os.replace(copy, target)
     message = (f"finished  {rec['original_name']}: it had already been processed ({rec['status']}) when "
@@ -354,50 +355,6 @@ def _finish(rec: dict, copy: Path, folders: Folders, store: Path, inbox_file: Pa
                f"{rec['folder']}/{rec['stored_name']}.")
     log.info(message)
     return Outcome(rec["original_name"], "recovered", message, rec["intake_id"], target)
-
-
-def _errors(store: Path, intake_id: int) -> list[IntakeError]:
-    engine = snapshot_engine(store)
-    try:
-        with engine.connect() as conn:
-            e = schema.intake_errors
-            return [IntakeError(r.code, r.sheet, r.row, r.column, r.cell, r.value, r.message)
-                    for r in conn.execute(sa.select(e).where(e.c.intake_id == intake_id).order_by(e.c.seq))]
-    finally:
-        engine.dispose()
-
-
-# --- Error reports ---------------------------------------------------------------------------
-
-def write_reports(target: Path, original: str, errors: list[IntakeError], error_count: int) -> None:
-    """``<name>.errors.csv`` (one problem a row; opens in Excel) and ``<name>.errors.txt``."""
-    from data.export import safe_text
-
-    csv_path = target.with_name(target.name + ".errors.csv")
-    tmp = csv_path.with_name(csv_path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8-sig", newline="") as f:
-        w = csv.writer(f, lineterminator="\r\n")
-        w.writerow(["file", "sheet", "row", "column", "cell", "value", "message", "code"])
-        for e in errors:
-            w.writerow([safe_text(original), safe_text(e.sheet), e.row or "", safe_text(e.column), e.cell,
-                        safe_text(e.value), safe_text(e.message), e.code])
-    os.replace(tmp, csv_path)
-    txt_path = target.with_name(target.name + ".errors.txt")
-    lines = [f"{original} was not loaded: nothing from it was added to the dashboard.", "",
-             f"{error_count} problem{'s were' if error_count != 1 else ' was'} found. Correct "
-             f"{'them' if error_count != 1 else 'it'} in your copy of the file, then save it into the "
-             f"inbox folder again.", ""]
-    for n, e in enumerate(errors[:50], start=1):
-        lines.append(f"{n}. {e}")
-    if error_count > 50:
-        lines.append(f"... and {error_count - 50} more: every problem is listed in {csv_path.name} "
-                     f"(opens in Excel).")
-    else:
-        lines.append("")
-        lines.append(f"The same list, one problem a row, is in {csv_path.name} (opens in Excel).")
-    tmp = txt_path.with_name(txt_path.name + ".tmp")
-    tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    os.replace(tmp, txt_path)
 
 
 # --- The inbox, and watching it ------------------------------------------------------------

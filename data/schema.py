@@ -104,8 +104,20 @@ intake_errors = sa.Table(
     sa.Column("column", sa.Text, nullable=False),
     sa.Column("cell", sa.Text, nullable=False),  # E12, or empty
     sa.Column("value", sa.Text, nullable=False),
-    sa.Column("message", sa.Text, nullable=False),
+    sa.Column("message", sa.Text, nullable=False),  # in English, whole
+    # The message's id in data.messages and its parameters (JSON): shown in the reader's
+    # language. Stores made before they existed lack both (add_message_columns).
+    sa.Column("msg", sa.Text, nullable=True),
+    sa.Column("params", sa.Text, nullable=True),
 )
+
+
+def add_message_columns(conn) -> None:
+    """Give an older store's ``intake_errors`` the ``msg`` and ``params`` columns (its rows
+    keep NULL there and are shown by their English ``message``). Inside the writer's
+    transaction, on the snapshot being written."""
+    for name in ("msg", "params"):
+        conn.exec_driver_sql(f"ALTER TABLE intake_errors ADD COLUMN IF NOT EXISTS {name} VARCHAR")
 
 _OBSERVATION_COLUMNS = (
     ("obs_id", sa.Integer), ("indicator_id", sa.Text), ("area", sa.Text), ("period", sa.Text),

@@ -283,8 +283,15 @@ def test_every_error_in_the_file_is_collected(home):
                           "3 problems were found.")
     assert "1. Sheet Observations, row 2, column value (E2): 'x' is text, not a number." in txt
     csv_text = out.stored.with_name(out.stored.name + ".errors.csv").read_text(encoding="utf-8-sig")
-    assert csv_text.splitlines()[0] == "file,sheet,row,column,cell,value,message,code"
+    assert csv_text.splitlines()[0] == "file,sheet,row,column,cell,value,message,code,message_zh"
     assert csv_text.splitlines()[1].startswith("many.xlsx,Observations,2,value,E2,x,")
+    assert csv_text.splitlines()[1].endswith(",type-error,“x”是文本，不是数字。请只键入数字，用小数点表示小数，"
+                                             "不加千位分隔符或单位：25.6 或 1067。")
+    # The folder has no language: the .txt says it all again in Chinese, after the English.
+    english, chinese = txt.split("\n" + "=" * 40 + "\n")
+    assert "发现" not in english and chinese.strip().startswith("many.xlsx 未载入：其中的内容均未添加到仪表板。\n\n发现 3 个问题。")
+    assert "1. 工作表 Observations，第 2 行，value 列（E2）：“x”是文本，不是数字。" in chinese
+    assert "3. 工作表 Observations，第 4 行，qualifier 列（G4）：“roughly”不是列表中的限定词。" in chinese
 
 
 def test_error_report_cannot_run_as_a_formula_in_excel(home):

@@ -105,8 +105,8 @@ def _plan(path: Path, store: Path, fast: bool, max_rows: int = 100_000) -> Plan:
 
 def _same(a: Plan, b: Plan) -> None:
     assert (a.rows_read, a.unchanged, a.error_count) == (b.rows_read, b.unchanged, b.error_count)
-    assert [(e.code, e.sheet, e.row, e.column, e.cell, e.value, e.message) for e in a.errors] == \
-           [(e.code, e.sheet, e.row, e.column, e.cell, e.value, e.message) for e in b.errors]
+    assert [(e.code, e.sheet, e.row, e.column, e.cell, e.value, e.message, e.msg, e.params) for e in a.errors] == \
+           [(e.code, e.sheet, e.row, e.column, e.cell, e.value, e.message, e.msg, e.params) for e in b.errors]
     assert list(a.observations) == list(b.observations)
     assert (a.sources, a.indicators, a.areas) == (b.sources, b.indicators, b.areas)
 
@@ -122,8 +122,8 @@ def test_column_and_row_checks_agree_on_a_file_full_of_mistakes(tmp_path, store,
 
 
 def test_more_than_the_listed_errors_and_the_row_limit(tmp_path, store, monkeypatch):
-    monkeypatch.setattr(intake, "MAX_LISTED_ERRORS", 25)  # the first 25 listed, in the rows' order
-    monkeypatch.setattr(intake, "OBSERVATION_BATCH", 7)  # rows finished across many batches
+    monkeypatch.setattr(intake.checker, "MAX_LISTED_ERRORS", 25)  # the first 25 listed, in the rows' order
+    monkeypatch.setattr(intake.observations, "OBSERVATION_BATCH", 7)  # rows finished across many batches
     path = _file(tmp_path / "many.xlsx", store, 4)
     _same(_plan(path, store, True), _plan(path, store, False))
     _same(_plan(path, store, True, max_rows=150), _plan(path, store, False, max_rows=150))
