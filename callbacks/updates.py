@@ -14,6 +14,7 @@ from dash import Input, Output, State, html
 from flask import Response
 
 from data import settings
+from data.messages import error_text
 from data.dropbox import Folders, inbox_files, open_in_excel, start_background_watcher
 from indicators import i18n, registry
 from indicators import updates as log
@@ -39,7 +40,7 @@ def _errors_table(intake_id: int, count: int, stored: str, lang: str) -> list:
     _ = i18n.gettext_for(lang)
     errors = log.file_errors(intake_id)
     rows = [html.Tr([html.Td(x.sheet or "—"), html.Td(x.row or "—"), html.Td(x.column or "—"),
-                     html.Td(x.cell or "—"), html.Td(x.value, className="cell-value"), html.Td(x.message)])
+                     html.Td(x.cell or "—"), html.Td(x.value, className="cell-value"), html.Td(error_text(x, lang))])
             for x in errors.itertuples()]
     more = count - len(errors)
     return [

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from data.numbers import NumberError, parse_number, same_number
+from data.intake import rules
 from data.periods import PeriodError, period_bounds
 from indicators import vocabulary as vocab
 
@@ -200,9 +201,9 @@ def check_rules(tables: dict[str, list[Row]]) -> list[Issue]:
             period_bounds(c["period"])
         except PeriodError as exc:
             issues.append(Issue("type-error", row.file, row.line, "period", c["period"], str(exc)))
-        if "\n" in c["quote"] or "\r" in c["quote"]:
-            issues.append(Issue("constraint-error", row.file, row.line, "quote", c["quote"],
-                                "spans more than one line"))
+        one_line = rules.quote(c["quote"], None, "")  # the drop folder's rule for a quote
+        if one_line is not None:
+            issues.append(_issue(one_line, row, "quote", c["quote"]))
         used[c["indicator_id"]] += 1
 
     figured = {i for r in tables.get("figures", []) for i in r.cells["indicator_ids"].split(";")}
@@ -249,31 +250,32 @@ def check_fidelity(tables: dict[str, list[Row]], seeds: Path | None) -> list[Iss
         if text is not None and row.cells["caption_quote"] not in text:
             issues.append(Issue("quote-not-found", row.file, row.line, "caption_quote",
                                 row.cells["caption_quote"], "is not verbatim in the report text"))
+    cite_as = {r.cells["source_id"]: r.cells["cite_as"] for r in tables.get("sources", [])}
     for row in tables.get("observations", []):
         c = row.cells
         text = texts.get(_source_of(row))
-        if text is not None and c["quote"] not in text:
-            issues.append(Issue("quote-not-found", row.file, row.line, "quote", c["quote"],
-                                "is not verbatim in the report text"))
+        if text is not None:  # the drop folder's rule for a quote (a line break: check_rules)
+            verbatim = rules.quote(c["quote"].replace("\n", " ").replace("\r", " "), text,
+                                   cite_as.get(_source_of(row), _source_of(row)))
+            if verbatim is not None:
+                issues.append(_issue(verbatim, row, "quote", c["quote"]))
         if not c.get("quote") or not c.get("value_text"):
             continue  # reported as a missing cell already
-        if c["value_text"] not in c["quote"]:
-            issues.append(Issue("value-not-in-quote", row.file, row.line, "value_text", c["value_text"],
-                                "is not in the quote"))
-            continue
-        try:
-            stated = parse_number(c["value_text"])
-        except NumberError as exc:
-            issues.append(Issue("value-mismatch", row.file, row.line, "value_text", c["value_text"], str(exc)))
-            continue
+        # The drop folder's rule for the characters that state the value.
         try:
             curated = float(c["value"])
         except ValueError:
-            continue  # reported as a type-error already
-        if not same_number(stated, curated):
-            issues.append(Issue("value-mismatch", row.file, row.line, "value", c["value"],
-                                f"the quote states {stated:g} ({c['value_text']!r})"))
+            curated = None  # reported as a type-error already
+        stated = rules.value_text(c["value_text"], c["quote"], curated if curated is not None else math.nan)
+        if stated is None or (curated is None and stated.msg == "value-mismatch"):
+            continue
+        column = "value" if stated.msg == "value-mismatch" else "value_text"
+        issues.append(_issue(stated, row, column, c[column]))
     return issues
+
+
+def _issue(problem, row: Row, column: str, value: str) -> Issue:
+    return Issue(problem.code, row.file, row.line, column, value, problem.message)
 
 
 def load(folder: Path = CURATED, seeds: Path | None = None) -> dict[str, list[Row]]:

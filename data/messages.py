@@ -76,7 +76,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "投放文件夹不读取列名“{label}”。请将其重命名为模板中的某个列名，或删除该列。"),
     "missing-label": (
         "The required column '{field}' is missing from row 1. {help}",
-        "第 1 行缺少必填列“{field}”。该列的填写说明见模板的 Instructions 工作表。"),
+        "第 1 行缺少必填列“{field}”。{help}"),
     "blank-label": (
         "This column has no name in row 1. Give it a name from the template, or delete the column.",
         "此列在第 1 行没有列名。请按模板为其命名，或删除该列。"),
@@ -94,9 +94,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "This text contains HTML or script (<...>). Cells are plain text: remove the tags.",
         "此文本包含 HTML 或脚本（<...>）。单元格只能是纯文本：请删除这些标记。"),
     "missing-cell": ("This cell is empty, and {field} is required. {help}",
-                     "此单元格为空，而 {field} 是必填项。填写说明见模板的 Instructions 工作表。"),
+                     "此单元格为空，而 {field} 是必填项。{help}"),
     "bad-id": ("'{id}' is not a usable id. {help}",
-               "“{id}”不是可用的 id。id 的写法见模板的 Instructions 工作表。"),
+               "“{id}”不是可用的 id。{help}"),
     "bad-url": ("A link must start with https:// (or http://). Leave it empty if there is none.",
                 "链接必须以 https://（或 http://）开头。没有链接则留空。"),
     "bad-area-kind": ("'{kind}' is not a kind of area. Use one of: {kinds}.",

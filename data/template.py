@@ -73,14 +73,24 @@ def lists(engine: sa.Engine | None = None) -> dict[str, list[tuple]]:
 
 
 def write_template(out: IO[bytes] | Path | str, engine: sa.Engine | None = None) -> None:
-    data = lists(engine)
     wb = Workbook()
     instructions = wb.active
     instructions.title = "Instructions"
     sheets = {name: wb.create_sheet(name) for name in SHEETS}
-    listing = wb.create_sheet("Lists")
+    ranges = _write_lists(wb.create_sheet("Lists"), lists(engine))
+    for name, fields in SHEETS.items():
+        _write_data_sheet(sheets[name], name, fields, ranges)
+    _write_instructions(instructions)
+    wb.active = 1  # open on the Observations sheet
 
-    # Lists: one block of columns per list; the drop-downs refer to them.
+    if isinstance(out, (str, Path)):
+        wb.save(str(out))
+    else:
+        wb.save(out)
+
+
+def _write_lists(listing, data: dict) -> dict[str, str]:
+    """One block of columns per list; returns the range of each, which the drop-downs refer to."""
     blocks = [
         ("indicator_id", ["indicator_id", "name", "unit", "family"], data["indicators"]),
         ("area", ["area", "name"], data["areas"]),
@@ -109,44 +119,48 @@ def write_template(out: IO[bytes] | Path | str, engine: sa.Engine | None = None)
         col += len(header) + 1
     listing.freeze_panes = "A2"
     listing.protection.sheet = True  # read-only by accident, not by force: no password
+    return ranges
 
-    # The data sheets: header row, help in a comment on each name, drop-downs.
-    for name, fields in SHEETS.items():
-        ws = sheets[name]
-        for j, f in enumerate(fields, start=1):
-            cell = ws.cell(row=1, column=j, value=f.name)
-            cell.font = Font(bold=True)
-            cell.fill = _REQUIRED_FILL if f.required else _HEADER_FILL
-            cell.comment = Comment(("Required. " if f.required else "Optional. ") + f.help, "template",
-                                   width=320, height=120)
-            letter = get_column_letter(j)
-            ws.column_dimensions[letter].width = {"quote": 60, "quote_en": 50, "note": 40,
-                                                  "definition": 50, "title_en": 50}.get(f.name, 18)
-            if f.name in ("period", "date", "value_text", "locator"):
-                # Text, so that Excel keeps 2023-05 as typed instead of making it a date.
-                ws.column_dimensions[letter].number_format = "@"
-        ws.freeze_panes = "A2"
-        positions = {f.name: get_column_letter(j) for j, f in enumerate(fields, start=1)}
-        wanted = {"Observations": {"indicator_id": "indicator_id", "area": "area", "unit": "unit",
-                                   "qualifier": "qualifier", "obs_status": "obs_status",
-                                   "source_id": "source_id", "revision": "revision"},
-                  "New indicators": {"family": "family", "unit": "unit", "chart": "chart"},
-                  "New areas": {"kind": "kind"}}.get(name, {})
-        for column, key in wanted.items():
-            # New ids may be declared on the other sheets: for those lists Excel only warns.
-            open_list = key in ("indicator_id", "area", "source_id")
-            dv = DataValidation(type="list", formula1=f"={ranges[key]}", allow_blank=True,
-                                errorStyle="warning" if open_list else "stop",
-                                error=("Not in the list: declare it on the New sheets, or pick one from the list."
-                                       if open_list else "Pick a value from the list."),
-                                errorTitle="Not in the list")
-            dv.add(f"{positions[column]}2:{positions[column]}{_ROWS}")
-            ws.add_data_validation(dv)
 
-    # Instructions, then every column of every sheet with its help.
+def _write_data_sheet(ws, name: str, fields, ranges: dict[str, str]) -> None:
+    """Header row, help in a comment on each name, drop-downs."""
+    for j, f in enumerate(fields, start=1):
+        cell = ws.cell(row=1, column=j, value=f.name)
+        cell.font = Font(bold=True)
+        cell.fill = _REQUIRED_FILL if f.required else _HEADER_FILL
+        cell.comment = Comment(("Required. " if f.required else "Optional. ") + f.help, "template",
+                               width=320, height=120)
+        letter = get_column_letter(j)
+        ws.column_dimensions[letter].width = {"quote": 60, "quote_en": 50, "note": 40,
+                                              "definition": 50, "title_en": 50}.get(f.name, 18)
+        if f.name in ("period", "date", "value_text", "locator"):
+            # Text, so that Excel keeps 2023-05 as typed instead of making it a date.
+            ws.column_dimensions[letter].number_format = "@"
+    ws.freeze_panes = "A2"
+    positions = {f.name: get_column_letter(j) for j, f in enumerate(fields, start=1)}
+    wanted = {"Observations": {"indicator_id": "indicator_id", "area": "area", "unit": "unit",
+                               "qualifier": "qualifier", "obs_status": "obs_status",
+                               "source_id": "source_id", "revision": "revision"},
+              "New indicators": {"family": "family", "unit": "unit", "chart": "chart"},
+              "New areas": {"kind": "kind"}}.get(name, {})
+    for column, key in wanted.items():
+        # New ids may be declared on the other sheets: for those lists Excel only warns.
+        open_list = key in ("indicator_id", "area", "source_id")
+        dv = DataValidation(type="list", formula1=f"={ranges[key]}", allow_blank=True,
+                            errorStyle="warning" if open_list else "stop",
+                            error=("Not in the list: declare it on the New sheets, or pick one from the list."
+                                   if open_list else "Pick a value from the list."),
+                            errorTitle="Not in the list")
+        dv.add(f"{positions[column]}2:{positions[column]}{_ROWS}")
+        ws.add_data_validation(dv)
+
+
+def _write_instructions(instructions) -> None:
+    """What to do, then every column of every sheet with its help (in English and Chinese)."""
     instructions.column_dimensions["A"].width = 22
     instructions.column_dimensions["B"].width = 12
     instructions.column_dimensions["C"].width = 110
+    instructions.column_dimensions["D"].width = 80
     r = 1
     for text, style in _INSTRUCTIONS:
         cell = instructions.cell(row=r, column=1, value=text)
@@ -168,13 +182,8 @@ def write_template(out: IO[bytes] | Path | str, engine: sa.Engine | None = None)
             instructions.cell(row=r, column=1, value=f.name)
             instructions.cell(row=r, column=2, value="required" if f.required else "optional")
             instructions.cell(row=r, column=3, value=f.help).alignment = Alignment(wrap_text=True)
+            instructions.cell(row=r, column=4, value=f.help_zh).alignment = Alignment(wrap_text=True)
             r += 1
-    wb.active = 1  # open on the Observations sheet
-
-    if isinstance(out, (str, Path)):
-        wb.save(str(out))
-    else:
-        wb.save(out)
 
 
 def template_bytes(engine: sa.Engine | None = None) -> bytes:

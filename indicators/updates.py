@@ -24,7 +24,10 @@ def recent_files(limit: int = 30, engine: sa.Engine | None = None) -> pd.DataFra
 
 
 def file_errors(intake_id: int, limit: int = 200, engine: sa.Engine | None = None) -> pd.DataFrame:
-    return _frame(engine, sa.select(e).where(e.c.intake_id == intake_id).order_by(e.c.seq).limit(limit))
+    """A file's problems. Every column the store has: one written before message ids existed
+    has no ``msg``/``params`` (``data.messages.error_text`` then shows the English text)."""
+    return _frame(engine, sa.text("SELECT * FROM intake_errors WHERE intake_id = :i ORDER BY seq LIMIT :n")
+                  .bindparams(i=intake_id, n=limit))
 
 
 def file_observations(intake_id: int, limit: int = 200, engine: sa.Engine | None = None) -> pd.DataFrame:

@@ -5,6 +5,7 @@ so every row takes the row-by-row way) and the plans compared."""
 from __future__ import annotations
 
 import random
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -187,3 +188,83 @@ def test_served_table_is_rebuilt_only_when_values_change(tmp_path, store, monkey
     inbox("again.xlsx").write_bytes(content)
     assert process(inbox("again.xlsx")).status == "duplicate"
     assert rebuilt == [1] and served() == second
+
+
+def _clean(path: Path, rows: int) -> Path:
+    """A file every row of which the column-by-column reading takes (no mistake anywhere)."""
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Observations"
+    ws.append(OBS_COLUMNS)
+    for n in range(rows):
+        row = obs(period=f"{1900 + n // 12}-{n % 12 + 1:02d}", value=n, locator=f"row {n + 2}")
+        ws.append([row.get(c) for c in OBS_COLUMNS])
+    for title, fields, rec in (("New sources", SOURCE_FIELDS, SOURCE), ("New indicators", INDICATOR_FIELDS, COUNT)):
+        sheet = wb.create_sheet(title)
+        sheet.append([f.name for f in fields])
+        sheet.append([rec.get(f.name) for f in fields])
+    wb.save(path)
+    return path
+
+
+@pytest.mark.parametrize("batch", [20_000, 7])
+def test_the_row_limit_holds_on_both_paths(tmp_path, store, monkeypatch, batch):
+    """PKPI_MAX_ROWS counts every row that is not empty, declarations included, whichever
+    way the rows are read; the row past the limit is named and nothing is kept."""
+    monkeypatch.setattr(intake.observations, "OBSERVATION_BATCH", batch)
+    path = _clean(tmp_path / "rows.xlsx", 60)
+    calls = []
+    original = intake.Checker._parse_observation
+    monkeypatch.setattr(intake.Checker, "_parse_observation", lambda self, *a: calls.append(1) or original(self, *a))
+    # 2 declarations + 60 values: a limit of 62 holds them all, 61 does not.
+    fast = _plan(path, store, True, max_rows=62)
+    assert fast.ok and len(fast.observations) == 60 and fast.rows_read == 62 and calls == []  # column by column
+    slow = _plan(path, store, False, max_rows=62)
+    assert slow.ok and len(calls) == 60  # row by row
+    _same(fast, slow)
+    for limit, last_row in ((61, 60), (40, 39), (2, 1)):
+        fast, slow = _plan(path, store, True, max_rows=limit), _plan(path, store, False, max_rows=limit)
+        _same(fast, slow)
+        (e,) = [e for e in fast.errors if e.code == "too-many-rows"]
+        assert (e.sheet, e.row, e.msg, e.params) == ("Observations", last_row + 1, "too-many-rows",
+                                                      {"max_rows": limit})
+        assert e.message == (f"The file has more than {limit:,} rows, the most one file may hold. "
+                             f"Split it into several files.")
+        assert e.text("zh") == f"文件超过 {limit:,} 行，即一个文件最多可容纳的行数。请将其拆分为几个文件。"
+        assert not fast.ok and fast.error_count == 1
+
+
+def test_the_file_size_limit_holds_on_both_readers(tmp_path, store, monkeypatch):
+    """PKPI_MAX_FILE_MB: a larger file is refused before it is opened, and a workbook that
+    would expand to more than 25 times the limit too, by either reader; the drop folder
+    files it as rejected with the sizes named."""
+    from data.dropbox import process
+    from data.sheets import FormatError
+    from tests.intake_helpers import new_home
+
+    path = _clean(tmp_path / "size.xlsx", 200)
+    size = path.stat().st_size
+    for fast in (True, False):
+        with pytest.raises(FormatError) as info:
+            open_book(path, path.name, size - 1, fast=fast)
+        assert (info.value.code, info.value.msg) == ("file-too-large", "file-too-large")
+        assert len(open_book(path, path.name, size, fast=fast)) == 3  # at the limit: read
+        bomb = tmp_path / "bomb.xlsx"  # small, but 2 MB once unzipped
+        with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as z:
+            z.writestr("xl/workbook.xml", "<workbook/>")
+            z.writestr("xl/worksheets/sheet1.xml", "0" * 2_000_000)
+        with pytest.raises(FormatError) as info:
+            open_book(bomb, bomb.name, bomb.stat().st_size, fast=fast)
+        assert info.value.msg == "expands-too-much" and "Split it into several smaller files." in str(info.value)
+    home = new_home(tmp_path, store)
+    monkeypatch.setenv("PKPI_HOME", str(home))
+    monkeypatch.delenv("PKPI_DB", raising=False)
+    monkeypatch.delenv("PKPI_DROPBOX", raising=False)
+    monkeypatch.setenv("PKPI_MAX_FILE_MB", "0.001")
+    dropped = home / "dropbox" / "inbox" / "size.xlsx"
+    dropped.write_bytes(path.read_bytes())
+    out = process(dropped)
+    (e,) = out.errors
+    assert out.status == "rejected" and (e.code, e.msg) == ("file-too-large", "file-too-large")
+    assert e.message.startswith(f"The file is {size / 1024 / 1024:.1f} MB, more than the limit of 0.0 MB.")
+    assert e.text("zh").startswith(f"文件大小为 {size / 1024 / 1024:.1f} MB，超过了 0.0 MB 的上限。")

@@ -192,11 +192,11 @@ def test_csv_rows_are_text(tmp_path):
 
 
 def test_anything_the_fast_reader_did_not_expect_is_read_by_openpyxl(tmp_path, monkeypatch):
-    import data.sheets
+    import data.sheets_calamine
 
     def broken(*_args):
         raise KeyError("a part the fast reader looked for")
 
-    monkeypatch.setattr(data.sheets, "_scan_sheet", broken)
+    monkeypatch.setattr(data.sheets_calamine, "_scan_sheet", broken)
     path = _plain_book(tmp_path / "k.xlsx", {"B2": 7})
     assert [s.reader for s in open_book(path, path.name, 1 << 20)] == ["openpyxl"]

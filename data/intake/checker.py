@@ -233,7 +233,7 @@ class Checker(ObservationChecks, DeclarationChecks):
         columns = self._labels(cells, fields, merged_header)
         for f in fields:
             if f.required and f.name not in columns:
-                self.error(problem("missing-label", "missing-label", field=f.name, help=f.help), 1, f.name)
+                self.error(problem("missing-label", "missing-label", field=f.name, help=f.helps()), 1, f.name)
         # blank header cells above data: reported if data is found below them
         self._blank_columns = {idx for key, idx in columns.items() if key.startswith("\0blank")}
         columns = {k: v for k, v in columns.items() if not k.startswith("\0blank")}

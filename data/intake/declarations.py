@@ -21,7 +21,7 @@ class DeclarationChecks:
             return None
         if not rules.IDS[key].match(ident):
             self._cell_error(problem("constraint-error", "bad-id", id=ident,
-                                     help=next(f.help for f in fields if f.name == key)), row, key, cells[key])
+                                     help=next(f.helps() for f in fields if f.name == key)), row, key, cells[key])
             return None
         return rec
 

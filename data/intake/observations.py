@@ -209,8 +209,9 @@ class ObservationChecks:
         if key in seen:
             first_row, first_value, first_qualifier = seen[key]
             same = (first_value, first_qualifier) == (p.value, p.qualifier)
-            self.error(problem("duplicate-row", "duplicate-row-same" if same else "duplicate-row-different",
-                               first_row=first_row, indicator=p.indicator, area=p.area, period=p.period),
+            msg = "duplicate-row-same" if same else "duplicate-row-different"
+            self.error(problem("duplicate-row", msg, first_row=first_row, indicator=p.indicator, area=p.area,
+                               period=p.period),
                        number, "period", cell_at(values, columns, "period", number).ref, p.period)
             return
         seen[key] = (number, p.value, p.qualifier)

@@ -82,7 +82,7 @@ def readable(v, f: Field) -> Problem | None:
     if type(v) is str and ("<" in v or ":" in v) and MARKUP.search(v):
         return problem("markup-in-text", "markup-in-text")
     if f.required and is_empty(v):
-        return problem("missing-cell", "missing-cell", field=f.name, help=f.help)
+        return problem("missing-cell", "missing-cell", field=f.name, help=f.helps())
     return None
 
 
