@@ -255,7 +255,7 @@ def _pad(cells: list[Cell]) -> list[Cell]:
         return cells
     out: list[Cell] = []
     for cell in cells:
-        col = _col_index(cell.ref)
+        col = column_index(cell.ref)
         row = cell.ref[len(column_letter(col)):]
         while len(out) < col - 1:
             out.append(Cell(None, "empty", f"{column_letter(len(out) + 1)}{row}"))
@@ -263,12 +263,13 @@ def _pad(cells: list[Cell]) -> list[Cell]:
     return out
 
 
-def _col_index(ref: str) -> int:
+def column_index(ref: str) -> int:
+    """The column number of a cell reference (``C12`` is 3)."""
     n = 0
     for ch in ref:
         if not ch.isalpha():
             break
-        n = n * 26 + ord(ch) - 64
+        n = n * 26 + ord(ch.upper()) - 64
     return n
 
 

@@ -10,7 +10,7 @@ from functools import partial
 from pathlib import Path
 from typing import Iterator
 
-from data.sheets import _MERGE, Cell, FormatError, Sheet, _cell, _col_index
+from data.sheets import _MERGE, Cell, FormatError, Sheet, _cell, column_index
 
 
 class _Unsupported(Exception):
@@ -185,7 +185,7 @@ def _row_width(data: bytes, row: re.Match) -> int:
         return 0
     end = data.find(b"</row>", row.end())
     body = data[row.end():end]
-    refs = [_col_index(m.group(1).decode()) for m in _CELL_REF.finditer(body)]
+    refs = [column_index(m.group(1).decode()) for m in _CELL_REF.finditer(body)]
     if len(refs) != len(_CELL_TAG.findall(body)):
         raise _Unsupported  # a cell without its reference: counted by position
     return max(refs, default=0)

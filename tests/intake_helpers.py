@@ -75,6 +75,15 @@ def new_home(tmp_path: Path, store: Path) -> Path:
     return home
 
 
+def use_home(tmp_path: Path, store: Path, monkeypatch) -> Path:
+    """A new PKPI_HOME (``new_home``) that the drop folder and the dashboard use."""
+    home = new_home(tmp_path, store)
+    monkeypatch.setenv("PKPI_HOME", str(home))
+    for name in ("PKPI_DB", "PKPI_DROPBOX"):
+        monkeypatch.delenv(name, raising=False)
+    return home
+
+
 def env_for(home: Path, **extra) -> dict:
     env = {**os.environ, "PKPI_HOME": str(home), **{k: str(v) for k, v in extra.items()}}
     env.pop("PKPI_DB", None)

@@ -136,18 +136,7 @@ def test_a_clean_export_is_read_column_by_column(tmp_path, store, monkeypatch):
     calls = []
     original = intake.Checker._parse_observation
     monkeypatch.setattr(intake.Checker, "_parse_observation", lambda self, *a: calls.append(1) or original(self, *a))
-    path = tmp_path / "export.xlsx"
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet("Observations")
-    ws.append(OBS_COLUMNS)
-    for n in range(2000):
-        row = obs(period=f"{1900 + n // 12}-{n % 12 + 1:02d}", value=n, locator=f"row {n + 2}", quote_en=f"{n} missions")
-        ws.append([row.get(c) for c in OBS_COLUMNS])
-    for title, fields, rec in (("New sources", SOURCE_FIELDS, SOURCE), ("New indicators", INDICATOR_FIELDS, COUNT)):
-        sheet = wb.create_sheet(title)
-        sheet.append([f.name for f in fields])
-        sheet.append([rec.get(f.name) for f in fields])
-    wb.save(path)
+    path = _clean(tmp_path / "export.xlsx", 2000)
     plan = _plan(path, store, True)
     assert plan.ok and len(plan.observations) == 2000 and calls == []
     _same(plan, _plan(path, store, False))
@@ -197,7 +186,8 @@ def _clean(path: Path, rows: int) -> Path:
     ws.title = "Observations"
     ws.append(OBS_COLUMNS)
     for n in range(rows):
-        row = obs(period=f"{1900 + n // 12}-{n % 12 + 1:02d}", value=n, locator=f"row {n + 2}")
+        row = obs(period=f"{1900 + n // 12}-{n % 12 + 1:02d}", value=n, locator=f"row {n + 2}",
+                  quote_en=f"{n} missions")
         ws.append([row.get(c) for c in OBS_COLUMNS])
     for title, fields, rec in (("New sources", SOURCE_FIELDS, SOURCE), ("New indicators", INDICATOR_FIELDS, COUNT)):
         sheet = wb.create_sheet(title)

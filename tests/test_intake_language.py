@@ -10,18 +10,14 @@ import pytest
 
 from data.dropbox import process
 from data.error_reports import stored_errors
-from tests.intake_helpers import new_home, obs, query, workbook
+from tests.intake_helpers import obs, query, use_home, workbook
 
 SEEDS = Path(__file__).resolve().parent.parent.parent / "shared" / "seeds"
 
 
 @pytest.fixture
 def home(tmp_path, store, monkeypatch):
-    home = new_home(tmp_path, store)
-    monkeypatch.setenv("PKPI_HOME", str(home))
-    monkeypatch.delenv("PKPI_DB", raising=False)
-    monkeypatch.delenv("PKPI_DROPBOX", raising=False)
-    return home
+    return use_home(tmp_path, store, monkeypatch)
 
 
 def _cells(tree) -> list[list[str]]:

@@ -13,11 +13,12 @@ from data.intake import rules
 from data.intake.apply import Plan
 from data.intake.declarations import DeclarationChecks
 from data.intake.fields import (EXPORT_DERIVED, IGNORED_SHEETS, OBSERVATION_FIELDS, SHEETS, IntakeError, Row,
-                                blank, col, normalise_label, shown)
+                                blank, normalise_label, shown)
 from data.intake.observations import ObservationChecks
 from data.intake.published import StoreState
 from data.intake.rules import Problem, problem
 from data.sheets import Cell, FormatError, Sheet, column_letter, to_cells
+from data.sheets import column_index as col
 
 MAX_LISTED_ERRORS = 1000  # as Frictionless' default limit: beyond it, only counted
 

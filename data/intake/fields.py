@@ -212,16 +212,6 @@ def blank(values: list) -> bool:
     return True
 
 
-def col(ref: str) -> int:
-    """The column number of a cell reference (``C12`` is 3)."""
-    n = 0
-    for ch in ref:
-        if not ch.isalpha():
-            break
-        n = n * 26 + ord(ch.upper()) - 64
-    return n
-
-
 def plain(number) -> str:
     """A number as a person typed it: ``1067``, not ``1067.0``."""
     if isinstance(number, float) and number.is_integer() and abs(number) < 1e15:

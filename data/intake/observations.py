@@ -162,7 +162,10 @@ class ObservationChecks:
         for f in OBSERVATION_FIELDS:
             cell = row.cell(f.name)
             if f.name not in row.columns or cell.ref in covered:
-                got[f.name] = None  # a missing column is reported on row 1, a merged cell once
+                # As if empty (an optional column's default), but a required column missing is
+                # reported once on row 1, a merged cell once for its range.
+                r = self._rules[f.name](None) if f.name != "value" else None
+                got[f.name] = None if type(r) is Problem else r
                 continue
             if f.name == "value":
                 ind = st.indicators.get(got["indicator_id"]) if got["indicator_id"] else None

@@ -242,17 +242,7 @@ def period(v, f: Field):
     v = unwrap(v)
     kind = type(v)
     if kind is str:
-        t = v.strip()
-        if not t:
-            return None
-        try:
-            fiscal = fiscal_year(t)
-            if fiscal:
-                return fiscal, f"fiscal year {t.upper().removeprefix('FY').strip()}"
-            period_bounds(t)
-            return t, t
-        except PeriodError:
-            return _serial_or_unreadable(t)
+        return _period_text(v.strip()) if v and not v.isspace() else None
     if v is None:
         return None
     if kind is float or kind is int or (kind is Cell and v.kind == "percent"):
@@ -268,6 +258,17 @@ def period(v, f: Field):
             return f"{d:%Y-%m}", f"{d:%Y-%m}"
         return f"{d:%Y-%m-%d}", f"{d:%Y-%m-%d}"
     return problem("type-error", "not-a-period")
+
+
+def _period_text(t: str):
+    try:
+        fiscal = fiscal_year(t)
+        if fiscal:
+            return fiscal, f"fiscal year {t.upper().removeprefix('FY').strip()}"
+        period_bounds(t)
+        return t, t
+    except PeriodError:
+        return _serial_or_unreadable(t)
 
 
 def _serial_or_unreadable(t: str) -> Problem:
