@@ -201,7 +201,7 @@ def check_rules(tables: dict[str, list[Row]]) -> list[Issue]:
             period_bounds(c["period"])
         except PeriodError as exc:
             issues.append(Issue("type-error", row.file, row.line, "period", c["period"], str(exc)))
-        one_line = rules.quote(c["quote"], None, "")  # the drop folder's rule for a quote
+        (one_line,) = rules.quotes([c["quote"]], [None], [""])  # the drop folder's rule for a quote
         if one_line is not None:
             issues.append(_issue(one_line, row, "quote", c["quote"]))
         used[c["indicator_id"]] += 1
@@ -255,8 +255,8 @@ def check_fidelity(tables: dict[str, list[Row]], seeds: Path | None) -> list[Iss
         c = row.cells
         text = texts.get(_source_of(row))
         if text is not None:  # the drop folder's rule for a quote (a line break: check_rules)
-            verbatim = rules.quote(c["quote"].replace("\n", " ").replace("\r", " "), text,
-                                   cite_as.get(_source_of(row), _source_of(row)))
+            (verbatim,) = rules.quotes([c["quote"].replace("\n", " ").replace("\r", " ")], [text],
+                                       [cite_as.get(_source_of(row), _source_of(row))])
             if verbatim is not None:
                 issues.append(_issue(verbatim, row, "quote", c["quote"]))
         if not c.get("quote") or not c.get("value_text"):

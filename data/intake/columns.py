@@ -120,8 +120,10 @@ class FastColumns:
         """The value of each row still plain, read for its indicator's unit; the rows whose
         unit is not their indicator's are left to the row-by-row checks."""
         unit_of, f = self.unit_of, self.fields["value"]
-        ok = [o and rules.unit_matches(u, i, unit_of[i]) is None
-              for o, u, i in zip(ok, got["unit"], got["indicator_id"])]
+        pairs = {(u, i) for o, u, i in zip(ok, got["unit"], got["indicator_id"]) if o}  # few distinct
+        wrong = {pair for pair in pairs if rules.unit_matches(pair[0], pair[1], unit_of[pair[1]]) is not None}
+        if wrong:
+            ok = [o and (u, i) not in wrong for o, u, i in zip(ok, got["unit"], got["indicator_id"])]
         values = [(_CELL if type(v) is Cell else rules.value(v, f, u, i)) if o else _CELL
                   for o, v, u, i in zip(ok, column, got["unit"], got["indicator_id"])]
         return [o and not _failed(x) and x is not None for o, x in zip(ok, values)], values
@@ -130,8 +132,14 @@ class FastColumns:
         """The rules between a row's cells: the quote (one line; word for word in a curated
         report's text), and value_text (in the quote, stating the value)."""
         seed_text, cite_as = self.checker._seed_text, self.cite_as
-        ok = [o and rules.quote(q, seed_text(s), cite_as[s]) is None if o else False
-              for o, q, s in zip(ok, got["quote"], got["source_id"])]
+        rows = [i for i, o in enumerate(ok) if o]
+        quotes, sources = [got["quote"][i] for i in rows], [got["source_id"][i] for i in rows]
+        texts = {s: seed_text(s) for s in set(sources)}
+        found = rules.quotes(quotes, [texts[s] for s in sources], [cite_as[s] for s in sources])
+        if any(found):
+            ok = list(ok)
+            for i, p in zip(rows, found):
+                ok[i] = p is None
         stated = self.stated
         for vt in {vt for vt, o in zip(got["value_text"], ok) if o and vt}:
             if vt not in stated:

@@ -186,7 +186,7 @@ class ObservationChecks:
             found.append(("unit", rules.unit_matches(got["unit"], indicator, ind["unit"])))
         if quote:
             seed = self._seed_text(source) if source and value is not None else None
-            found.append(("quote", rules.quote(quote, seed, source and st.sources[source]["cite_as"])))
+            found.append(("quote", rules.quotes([quote], [seed], [source and st.sources[source]["cite_as"]])[0]))
         if got["value_text"] and value is not None:
             found.append(("value_text", rules.value_text(got["value_text"], quote, value[0])))
         for name, p in found:

@@ -64,6 +64,12 @@ def unwrap(v):
     return v
 
 
+def _plain_text(v) -> bool:
+    """Text that is not blank and holds no markup: what most cells of a file are, which
+    needs no other look (``readable`` says nothing about it)."""
+    return type(v) is str and v and not v.isspace() and not (("<" in v or ":" in v) and MARKUP.search(v))
+
+
 def is_empty(v) -> bool:
     v = unwrap(v)
     return v is None or (type(v) is str and (not v or v.isspace()))
@@ -236,6 +242,8 @@ def required_text(v, f: Field):
 def period(v, f: Field):
     """(period, label): a year, month, day, range or fiscal year, typed as text (a year as a
     number, or a date cell, is read too); an Excel serial number is explained."""
+    if _plain_text(v):
+        return _period_text(v.strip())
     bad = readable(v, f)
     if bad is not None:
         return bad
@@ -290,6 +298,8 @@ def value(v, f: Field, unit_: str | None, indicator: str | None):
         number, shown_ = v, (str(int(v)) if v.is_integer() and -1e15 < v < 1e15 else str(v))
     elif kind is int:
         number, shown_ = float(v), plain(v)
+    elif _plain_text(v):
+        return _value_text(v.strip(), unit_, indicator)
     else:
         bad = readable(v, f)
         if bad is not None:
@@ -306,17 +316,25 @@ def value(v, f: Field, unit_: str | None, indicator: str | None):
         if kind is float or kind is int:
             number, shown_ = float(v), plain(v)
         elif kind is str:
-            raw = v.strip()
-            m = _PERCENT_TEXT.match(raw)
-            if m and unit_ in PERCENT_UNITS:
-                number = float(m.group(1))
-                return (number, raw) if math.isfinite(number) else None
-            if not _NUMBER.match(raw):
-                msg = "value-not-number-percent" if unit_ in PERCENT_UNITS else "value-not-number"
-                return problem("type-error", msg, text=raw)
-            number, shown_ = float(raw), raw
+            return _value_text(v.strip(), unit_, indicator)
         else:
             return problem("type-error", "value-not-a-number")
+    return _in_scale(number, shown_, unit_, indicator)
+
+
+def _value_text(raw: str, unit_: str | None, indicator: str | None):
+    """A value typed as text: a number, or a percentage with its sign for a percent indicator."""
+    m = _PERCENT_TEXT.match(raw)
+    if m and unit_ in PERCENT_UNITS:
+        number = float(m.group(1))
+        return (number, raw) if math.isfinite(number) else None
+    if not _NUMBER.match(raw):
+        msg = "value-not-number-percent" if unit_ in PERCENT_UNITS else "value-not-number"
+        return problem("type-error", msg, text=raw)
+    return _in_scale(float(raw), raw, unit_, indicator)
+
+
+def _in_scale(number: float, shown_: str, unit_: str | None, indicator: str | None):
     if not math.isfinite(number):
         return problem("type-error", "value-not-finite")
     if 0 < abs(number) < 1 and unit_ in PERCENT_UNITS:
@@ -327,13 +345,20 @@ def value(v, f: Field, unit_: str | None, indicator: str | None):
 
 # --- The citation ---------------------------------------------------------------------------
 
-def quote(text_: str, report_text: str | None, report: str) -> Problem | None:
-    """A quote is one line and, when the report's text is at hand, word for word in it."""
-    if "\n" in text_ or "\r" in text_:
-        return problem("constraint-error", "quote-line-break")
-    if report_text is not None and text_ not in report_text:
-        return problem("quote-not-found", "quote-not-found", report=report)
-    return None
+def quotes(texts_: list[str], report_texts: list, reports: list) -> list[Problem | None]:
+    """Each quote is one line and, when its report's text is at hand, word for word in it. A
+    row checks its quote as a column of one."""
+    joined = "\x00".join(texts_)
+    breaks = "\n" in joined or "\r" in joined
+    out: list[Problem | None] = []
+    for text_, report_text, report in zip(texts_, report_texts, reports):
+        if breaks and ("\n" in text_ or "\r" in text_):
+            out.append(problem("constraint-error", "quote-line-break"))
+        elif report_text is not None and text_ not in report_text:
+            out.append(problem("quote-not-found", "quote-not-found", report=report))
+        else:
+            out.append(None)
+    return out
 
 
 def stated(text_: str) -> float | None:
