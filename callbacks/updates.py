@@ -14,7 +14,7 @@ from dash import Input, Output, State, html
 from flask import Response
 
 from data import settings
-from data.messages import error_text
+from data.messages import error_text, summary_text
 from data.dropbox import Folders, inbox_files, open_in_excel, start_background_watcher
 from indicators import i18n, registry
 from indicators import updates as log
@@ -100,7 +100,8 @@ def _file(r, open_: bool, lang: str) -> html.Details:
         html.Summary([
             html.Strong(_(_STATUS[status]) if status in _STATUS else status, style={"color": _COLOURS.get(status)}),
             f" {r['original_name']} ", html.Span(f"({_when(r['processed_at'])})", className="hint"),
-            html.Div(r["summary"], lang="en"),
+            html.Div(summary_text(r, lang),
+                     lang=i18n.HTML_LANG.get(lang, "en") if r["status"] == "rejected" else "en"),
         ]),
         html.Div([html.P(_("Kept as {path}.").format(path=f"{r['folder']}/{r['stored_name']}"), className="hint"),
                   *body]),

@@ -259,9 +259,7 @@ def _file_new(path: Path, copy: Path, sha: str, store: Path, folders: Folders,
 def summary(status: str, plan: Plan) -> str:
     """One plain sentence for the updates page and the console."""
     if status == "rejected":
-        n = plan.error_count
-        return (f"Not loaded: {n} problem{'s' if n != 1 else ''} found, so nothing from this file was "
-                f"added.")
+        return messages.render(*messages.rejected_summary(plan.error_count))
     revised = plan.revised
     parts = [_count(len(plan.observations) - revised, "new value"), f"{revised} revised"]
     if plan.unchanged:

@@ -261,6 +261,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "The quotes citing {reports} were not re-checked word for word: the report texts are not at {seeds} "
         "(PKPI_SEEDS). Every other check was made.",
         "引用 {reports} 的引文未逐字复核：在 {seeds}（PKPI_SEEDS）找不到报告原文。其他各项检查均已完成。"),
+    # -- a file's one-line summary (intake_files.summary; the Updates page)
+    "summary-rejected": ("Not loaded: {count} problems found, so nothing from this file was added.",
+                         "未载入：发现 {count} 个问题，因此此文件的内容均未添加。"),
+    "summary-rejected-one": ("Not loaded: 1 problem found, so nothing from this file was added.",
+                             "未载入：发现 1 个问题，因此此文件的内容均未添加。"),
     # -- the .errors.txt report around the list
     "report-not-loaded": ("{name} was not loaded: nothing from it was added to the dashboard.",
                           "{name} 未载入：其中的内容均未添加到仪表板。"),
@@ -299,6 +304,12 @@ def both(en: str, zh: str) -> dict:
     return {"en": en, "zh": zh}
 
 
+def listed(items) -> dict:
+    """A list of ids or terms: "a, b, c" in English, "a、b、c" in Chinese."""
+    items = list(items)
+    return both(", ".join(items), "、".join(items))
+
+
 def _resolve(value, lang: str):
     if isinstance(value, dict) and "en" in value:
         return value.get(lang) or value["en"]
@@ -335,7 +346,7 @@ def error_text(error, lang: str = "en") -> str:
     and, when it was stored with one, ``msg`` and ``params`` (an IntakeError, a row of
     ``intake_errors`` as a named tuple or mapping). A problem stored before message ids
     existed, or with an id this version does not know, keeps its English text."""
-    get = error.get if isinstance(error, dict) else (lambda name, default=None: getattr(error, name, default))
+    get = _getter(error)
     msg, params = get("msg", None), get("params", None)
     if isinstance(params, str):
         try:
@@ -348,6 +359,26 @@ def error_text(error, lang: str = "en") -> str:
         except (KeyError, IndexError, ValueError):
             pass
     return str(get("message", "") or "")
+
+
+def rejected_summary(count: int) -> tuple[str, dict]:
+    return ("summary-rejected-one", {}) if count == 1 else ("summary-rejected", {"count": count})
+
+
+def summary_text(file, lang: str = "en") -> str:
+    """A processed file's one-line summary in ``lang``: a rejected file's is said again from
+    its count of problems; any other keeps the English stored with it."""
+    get = _getter(file)
+    if lang != "en" and get("status") == "rejected" and get("error_count") is not None:
+        return render(*rejected_summary(int(get("error_count"))), lang)
+    return str(get("summary", "") or "")
+
+
+def _getter(record):
+    """Reads a field of a mapping, a pandas row or an object alike."""
+    if hasattr(record, "get"):
+        return record.get
+    return lambda name, default=None: getattr(record, name, default)
 
 
 def dumps(params: dict | None) -> str:

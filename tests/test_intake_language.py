@@ -46,7 +46,10 @@ def test_the_chinese_updates_page_shows_chinese_messages(home):
 
     path = workbook(home / "dropbox" / "inbox" / "bad.xlsx", [obs(value="25,6"), obs(period="May 2024")])
     assert process(path).status == "rejected"
-    zh, en = _cells(content("zh")), _cells(content("en"))
+    page_zh, page_en = content("zh"), content("en")
+    zh, en = _cells(page_zh), _cells(page_en)
+    assert "未载入：发现 2 个问题，因此此文件的内容均未添加。" in str(page_zh)
+    assert "Not loaded: 2 problems found, so nothing from this file was added." in str(page_en)
     assert [row[:4] for row in zh] == [["Observations", "2", "value", "E2"], ["Observations", "3", "period", "C3"]]
     assert zh[0][5] == "“25,6”是文本，不是数字。请只键入数字，用小数点表示小数，不加千位分隔符或单位：25.6 或 1067。"
     assert zh[1][5].startswith("“May 2024”不是可以读取的期间。年份写 2023，")

@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 from typing import Callable
 
+from data import messages
 from data.intake import rules
 from data.intake.apply import Plan
 from data.intake.declarations import DeclarationChecks
@@ -117,7 +118,7 @@ class Checker(ObservationChecks, DeclarationChecks):
         missing = sorted(s for s, t in self._seed_texts.items() if t is None
                          and self.state.sources.get(s, {}).get("seed_file"))
         if missing:
-            reports = ", ".join(self.state.sources[s]["cite_as"] for s in missing)
+            reports = messages.listed(self.state.sources[s]["cite_as"] for s in missing)
             self.plan.notes.append(("quotes-not-checked", {"reports": reports, "seeds": str(self.seeds)}))
 
     def _seed_text(self, source: str) -> str | None:

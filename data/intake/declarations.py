@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from data import messages
 from data.intake import rules
 from data.intake.fields import AREA_FIELDS, INDICATOR_FIELDS, SOURCE_FIELDS, Row
 from data.intake.rules import problem
@@ -51,7 +52,7 @@ class DeclarationChecks:
             return
         if rec.get("kind") and rec["kind"] not in vocab.AREA_KINDS:
             self._cell_error(problem("constraint-error", "bad-area-kind", kind=rec["kind"],
-                                     kinds=", ".join(vocab.AREA_KINDS)), row, "kind", cells["kind"])
+                                     kinds=messages.listed(vocab.AREA_KINDS)), row, "kind", cells["kind"])
             return
         rec["name_zh"] = rec.get("name_zh") or ""
         self._declare(row, cells, rec, "area_id", self.state.areas, self.plan.areas, seen,
@@ -68,7 +69,7 @@ class DeclarationChecks:
                 if found is None:
                     ok = False
                     self._cell_error(problem("constraint-error", "not-in-list", text=rec[name],
-                                             terms=", ".join(terms)), row, name, cells[name])
+                                             terms=messages.listed(terms)), row, name, cells[name])
                 rec[name] = found
         rec["chart"] = (rec.get("chart") or "line").lower()
         if rec["chart"] not in vocab.CHART_TYPES:

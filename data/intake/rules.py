@@ -188,7 +188,7 @@ def unit(v, f: Field):
         return found
     key = term(found, vocab.UNITS)
     if key is None:
-        return problem("constraint-error", "not-a-unit", text=found, units=", ".join(vocab.UNITS))
+        return problem("constraint-error", "not-a-unit", text=found, units=messages.listed(vocab.UNITS))
     return key
 
 
@@ -214,7 +214,7 @@ def vocabulary(v, f: Field):
     key = term(found, terms)
     if key is None:
         return problem("constraint-error", "not-in-vocabulary", text=found, what=messages.word(what),
-                       terms=", ".join(terms))
+                       terms=messages.listed(terms))
     return key
 
 
@@ -287,7 +287,8 @@ def _serial_or_unreadable(t: str) -> Problem:
 
 
 def _the(indicator: str | None):
-    return indicator if indicator else messages.word("the indicator")
+    """An indicator's id inside a sentence (set off by spaces in Chinese), or "the indicator"."""
+    return messages.both(indicator, f" {indicator} ") if indicator else messages.word("the indicator")
 
 
 def value(v, f: Field, unit_: str | None, indicator: str | None):
