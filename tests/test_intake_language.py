@@ -12,9 +12,6 @@ from data.dropbox import process
 from data.error_reports import stored_errors
 from tests.intake_helpers import obs, query, use_home, workbook
 
-SEEDS = Path(__file__).resolve().parent.parent.parent / "shared" / "seeds"
-
-
 @pytest.fixture
 def home(tmp_path, store, monkeypatch):
     return use_home(tmp_path, store, monkeypatch)
@@ -102,9 +99,8 @@ def test_without_the_report_texts_a_file_is_accepted_and_says_what_was_not_check
                        f"(PKPI_SEEDS). Every other check was made.")
 
 
-@pytest.mark.skipif(not SEEDS.is_dir(), reason="needs the report texts (PKPI_SEEDS, ../shared/seeds)")
-def test_with_the_report_texts_the_same_quote_is_refused(home, monkeypatch):
-    monkeypatch.setenv("PKPI_SEEDS", str(SEEDS))
+@pytest.mark.needs_texts
+def test_with_the_report_texts_the_same_quote_is_refused(home):
     picked = _curated_row(home)
     path = workbook(home / "dropbox" / "inbox" / "checked.xlsx", [picked["row"]])
     out = process(path)
