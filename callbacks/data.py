@@ -4,6 +4,7 @@ from __future__ import annotations
 import dash
 from dash import Input, Output, State, no_update
 
+from callbacks.cache import per_data_version
 from callbacks.urlstate import keep_url_in_step
 from indicators import i18n
 from layouts.data import ID, count_label, download_href, rows, search, selection, view_from
@@ -22,6 +23,7 @@ from layouts.data import ID, count_label, download_href, rows, search, selection
     State(f"{ID}-context", "data"),
     prevent_initial_call=True,
 )
+@per_data_version(keep=lambda answer: answer[2] is not no_update)  # an error message is not kept
 def filter_table(family, text, areas, year_from, year_to, context):
     view = view_from(family, text, areas, year_from, year_to, context)
     try:

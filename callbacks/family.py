@@ -7,6 +7,7 @@ import dash
 from dash import ALL, MATCH, Input, Output, State, ctx, html, no_update
 from dash.exceptions import PreventUpdate
 
+from callbacks.cache import per_data_version
 from callbacks.urlstate import keep_url_in_step
 from indicators import i18n, query
 from indicators.view import View
@@ -27,6 +28,7 @@ from layouts.family import cid, drawn_key, render
     State(cid("drawn", MATCH), "data"),
     prevent_initial_call=True,
 )
+@per_data_version(keep=lambda answer: answer[3] is not None)  # an error message is not kept
 def update(indicators, areas, year_from, year_to, selection, context, drawn):
     family = ctx.outputs_list[0]["id"]["family"]
     context = context or {}

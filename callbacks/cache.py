@@ -1,0 +1,125 @@
+"""Callback answers kept per data version (issue 15).
+
+A page callback's answer depends on nothing but the data it reads, the view it is asked
+for (its inputs and states, and for a pattern-matching callback the ids it answers, which
+carry the page's family) and the language (a state). The data never changes in place: a
+build or an intake swaps in a new store file, and ``data.engine.reader()`` then returns a new
+engine. So an answer computed while one reader engine is current stays right for as long as
+that engine is current; this cache is keyed by it and emptied the moment it changes, exactly
+like the query cache (``indicators.query._cached``).
+
+Each server worker keeps its own cache, bounded in entries (``PKPI_ANSWER_CACHE``; 0 turns it
+off), least recently used out first. An answer the callback marks as not worth keeping (an
+error message: a transient failure must not stick until the next data version) is returned
+but not stored, and nothing is stored when the callback raises (``PreventUpdate`` included).
+
+Wrapping a callback is one line above its body::
+
+    @dash.callback(...)
+    @per_data_version(keep=lambda answer: answer[3] is not None)
+    def update(...):
+"""
+from __future__ import annotations
+
+import functools
+import json
+import threading
+from collections import OrderedDict
+
+from data import settings
+from data.engine import reader
+
+
+def _limit() -> int:
+    try:
+        return max(0, int(settings.get("PKPI_ANSWER_CACHE")))
+    except ValueError:
+        return 0
+
+
+class AnswerCache:
+    """A bounded LRU of answers, valid while one reader engine (one data version) is current."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self._entries: OrderedDict = OrderedDict()
+        self._engine = None  # held strongly, so its identity cannot be reused by a new one
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    def _current(self):
+        """The current reader engine; entries made on an earlier one are dropped."""
+        engine = reader()
+        if self._engine is not engine:
+            self._entries.clear()
+            self._engine = engine
+        return engine
+
+    def get(self, key):
+        with self._lock:
+            engine = self._current()
+            hit = self._entries.get(key)
+            if hit is not None:
+                self._entries.move_to_end(key)
+                self.hits += 1
+                return engine, hit
+            self.misses += 1
+            return engine, None
+
+    def put(self, engine, key, answer) -> None:
+        with self._lock:
+            if self._engine is not engine or self.limit <= 0:
+                return  # the data changed while this answer was computed: it may be stale
+            self._entries[key] = answer
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.limit:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self._engine = None
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+_caches: list[AnswerCache] = []
+
+
+def clear_all() -> None:
+    for cache in _caches:
+        cache.clear()
+
+
+def _key(args, kwargs) -> str:
+    from dash import ctx
+    try:
+        outputs = ctx.outputs_list  # a MATCH callback answers for the ids it was called with
+    except Exception:  # called outside a request (tests): the arguments are the whole view
+        outputs = None
+    return json.dumps([outputs, args, kwargs], sort_keys=True, default=str, separators=(",", ":"))
+
+
+def per_data_version(keep=lambda answer: True, limit: int | None = None):
+    """Decorate a Dash callback so that its answers are kept per data version (see above)."""
+    def wrap(fn):
+        cache = AnswerCache(_limit() if limit is None else limit)
+        _caches.append(cache)
+
+        @functools.wraps(fn)
+        def cached(*args, **kwargs):
+            if cache.limit <= 0:
+                return fn(*args, **kwargs)
+            key = _key(args, kwargs)
+            engine, hit = cache.get(key)
+            if hit is not None:
+                return hit
+            answer = fn(*args, **kwargs)
+            if keep(answer):
+                cache.put(engine, key, answer)
+            return answer
+
+        cached.cache = cache
+        return cached
+    return wrap
