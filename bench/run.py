@@ -39,6 +39,15 @@ BUDGETS = {  # (1 client, each of 8 clients, curated-file baseline, browser page
 
 PAGE_LIMIT_S = {"full": 120, "quick": 60, "tiny": 60}  # one page load; beyond, recorded as timed out
 
+# Distinct views per callback in the 8-client run (issue 15: at least 50 at scale), and the
+# serving configurations compared on the same cold mix: (worker class, workers, threads).
+VIEWS = {"full": 64, "quick": 64, "tiny": 10}
+WORKER_CONFIGS = {
+    "full": (("sync", 2, 1), ("sync", 3, 1), ("sync", 4, 1), ("gthread", 2, 4)),
+    "quick": (("sync", 2, 1), ("sync", 3, 1), ("sync", 4, 1), ("gthread", 2, 4)),
+    "tiny": (("gthread", 2, 2),),
+}
+
 
 def default_indicators(engine, family: str) -> tuple[str, ...]:
     """What the family page charts before anyone chooses (the registry's own rule)."""
@@ -74,13 +83,16 @@ def intake_fields() -> list[str] | None:
 
 
 class Run:
-    def __init__(self, scale: synth.Scale, home: Path, out: Path, log=print):
+    def __init__(self, scale: synth.Scale, home: Path, out: Path, log=print, seed: int | None = None):
         self.scale, self.home, self.out, self.log = scale, home, out, log
+        import random
+        self.seed = seed if seed is not None else random.SystemRandom().randrange(2**31)
+        log(f"bench: random views drawn with seed {self.seed} (repeat with --seed {self.seed})")
         self.store = home / "pkpi.duckdb"
         self.results: dict = {
             "scale": scale.name, "observations": scale.observations, "indicators": scale.indicators,
             "started": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": machine(),
-            "steps": {},
+            "seed": self.seed, "steps": {},
         }
         self.budgets = BUDGETS[scale.name]
 
@@ -231,7 +243,9 @@ RESULT = measure.render_breakdown({family!r}, Path({str(self.store)!r}), reps=3)
     def served(self):
         from playwright.sync_api import sync_playwright
 
-        from bench import measure, serve
+        import random
+
+        from bench import measure, serve, views as random_views
         from data.engine import reader
         one, many, files_budget, pages = self.budgets
         res: dict = {"phase_seconds": {}}
@@ -292,14 +306,18 @@ RESULT = measure.render_breakdown({family!r}, Path({str(self.store)!r}), reps=3)
                 phase("naive frame loaded")
                 # 1 client, alternating: floor, HTTP, naive, trivial round trip.
                 res["one_client"] = {}
+                sent: set[str] = set()  # every request so far: the 8-client views must be new
                 years = {key: years_of(engine, serve.indicators_of(p)) for key, p in payloads.items()}
                 res["years_cycled"] = {k: [v[0], v[-1]] for k, v in years.items()}
                 for key, payload in payloads.items():
                     samples: dict[str, list[float]] = {}
                     sizes = {}
                     for rep in one.reps():
-                        year = years[key][rep % len(years[key])]
+                        if rep >= len(years[key]):  # a year asked before could be answered from a cache
+                            break
+                        year = years[key][rep]
                         p = serve.with_year(payload, year)
+                        sent.add(random_views.canonical(p))
                         if key.startswith("family:"):
                             sel = measure.Selection(key.split(":", 1)[1], serve.indicators_of(payload), year)
                             t, _ = timed(measure.query_only, sel, engine)
@@ -340,11 +358,28 @@ RESULT = measure.render_breakdown({family!r}, Path({str(self.store)!r}), reps=3)
                 res["naive_files"] = {"floor": summarize(fl), "naive re-read curated files": summarize(nv)}
                 phase("curated-file baseline")
                 del naive
-                # 8 clients.
-                res["eight_clients"] = {}
-                for key, payload in payloads.items():
-                    variants = [serve.with_year(payload, y) for y in years[key]]
-                    res["eight_clients"][key] = serve.concurrent(app.url, variants, 8, many)
+                # 8 clients, on distinct views drawn at random (seeded): cold, each view once,
+                # then warm, the same views twice more in other orders; the answers must agree.
+                rng = random.Random(self.seed)
+                n_views = VIEWS[self.scale.name]
+                drawn_views = {key: random_views.draw(key, payload, engine, rng, n_views, sent)
+                               for key, payload in payloads.items()}
+                self.drawn_views = drawn_views
+                res["views"] = {"seed": self.seed, "per_callback": {k: len(v) for k, v in drawn_views.items()},
+                                "examples": {k: [random_views.canonical(x)[:400] for x in v[:3]]
+                                             for k, v in drawn_views.items()}}
+                res["eight_clients"], res["eight_clients_warm"] = {}, {}
+                for key, vs in drawn_views.items():
+                    cold = serve.each_once(app.url, vs, 8)
+                    order = list(range(len(vs))) * 2
+                    rng.shuffle(order)
+                    warm = serve.each_once(app.url, [vs[k] for k in order], 8)
+                    differ = sum(1 for j, k in enumerate(order)
+                                 if warm["digests"][j] and cold["digests"][k] and warm["digests"][j] != cold["digests"][k])
+                    cold.pop("digests"), warm.pop("digests")
+                    res["eight_clients"][key] = {**cold, "mix": "cold", "views": len(vs)}
+                    res["eight_clients_warm"][key] = {**warm, "mix": "warm", "views": len(vs),
+                                                      "answers_differing_from_cold": differ}
                 res["eight_clients"]["trivial"] = serve.concurrent(minimal.url, [trivial], 8, many)
                 phase("8 clients")
                 # Pages in Chromium, warm (the context has loaded each before), alternating.
@@ -371,7 +406,39 @@ RESULT = measure.render_breakdown({family!r}, Path({str(self.store)!r}), reps=3)
                 minimal.stop()
         res["server_log_errors"] = [line for line in (logs / "app.log").read_text().splitlines()
                                     if "Traceback" in line or "[ERROR]" in line][:10]
+        res["worker_configs"] = self.worker_configs(typical, cpas, logs)
+        phase("serving configurations")
         return res
+
+    def worker_configs(self, typical: str, cpas: str, logs: Path) -> list[dict]:
+        """The same cold mix of family-page views (both families' random views, interleaved)
+        against fresh servers of each configuration, every worker up and idle before the
+        first request: which one meets the targets on this machine, and why."""
+        from bench import serve
+        views = getattr(self, "drawn_views", {})
+        mix = [v for pair in zip(views.get(f"family:{typical}", []), views.get(f"family:{cpas}", []))
+               for v in pair]
+        out = []
+        for kind, workers, threads in WORKER_CONFIGS[self.scale.name]:
+            name = f"{workers} {kind} worker{'s' if workers > 1 else ''}" + \
+                (f" x {threads} threads" if kind == "gthread" else "")
+            server = serve.Gunicorn("wsgi:server", {"PKPI_HOME": str(self.home), "PKPI_WATCH": "0"},
+                                    logs / f"app-{kind}-{workers}.log", workers=workers,
+                                    worker_class=kind, threads=threads)
+            try:
+                server.start()
+                ready = server.wait("/")
+                settled = server.settle()
+                r = serve.each_once(server.url, mix, 8)
+                r.pop("digests")
+                out.append({"config": name, "server_answers_s": round(ready, 2),
+                            "all_workers_idle_s": round(ready + settled, 2), "views": len(mix), **r})
+            except Exception as exc:
+                out.append({"config": name, "error": f"{type(exc).__name__}: {exc}"[:500]})
+            finally:
+                server.stop()
+            self.log(f"bench:     {name}: {out[-1].get('p95_ms')} ms p95, {out[-1].get('requests_per_s')} req/s")
+        return out
 
     # -- all -----------------------------------------------------------------------------
     def run(self) -> dict:
@@ -408,6 +475,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", default=str(REPO / "bench" / "results"),
                    help="where the JSON results and summary-<scale>.md go (default %(default)s)")
     p.add_argument("--keep", action="store_true", help="keep the synthetic store and files after the run")
+    p.add_argument("--seed", type=int, help="seed of the random views of the 8-client run (default: a new "
+                                            "one each run, printed and recorded)")
 
 
 def run_from_args(args, summary=None) -> int:
@@ -424,7 +493,8 @@ def run_from_args(args, summary=None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     os.environ["PKPI_HOME"] = str(home)  # this process's reads (floors, baselines) use the bench store
     os.environ.pop("PKPI_DB", None)
-    results = Run(scale, home, out, log=lambda m: print(m, file=sys.stderr, flush=True)).run()
+    results = Run(scale, home, out, log=lambda m: print(m, file=sys.stderr, flush=True),
+                  seed=getattr(args, "seed", None)).run()
     stamp = results["started"].replace(":", "").replace("-", "")[:15]
     (out / f"{scale.name}-{stamp}.json").write_text(json.dumps(results, indent=1, default=str))
     (out / f"latest-{scale.name}.json").write_text(json.dumps(results, indent=1, default=str))

@@ -35,8 +35,10 @@ def free_port() -> int:
 class Gunicorn:
     """``gunicorn -w N APP`` on a free loopback port, its log in ``log``."""
 
-    def __init__(self, app: str, env: dict, log: Path, workers: int = 2):
+    def __init__(self, app: str, env: dict, log: Path, workers: int = 2, worker_class: str = "sync",
+                 threads: int = 1):
         self.app, self.env, self.log, self.workers = app, env, log, workers
+        self.worker_class, self.threads = worker_class, threads
         self.port = free_port()
         self.url = f"http://{HOST}:{self.port}"
         self.proc: subprocess.Popen | None = None
@@ -48,7 +50,8 @@ class Gunicorn:
         self.log.parent.mkdir(parents=True, exist_ok=True)
         self.started = time.perf_counter()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-w", str(self.workers), "-b", f"{HOST}:{self.port}",
+            [sys.executable, "-m", "gunicorn", "-w", str(self.workers), "-k", self.worker_class,
+             "--threads", str(self.threads), "-b", f"{HOST}:{self.port}",
              "--timeout", "300", "--graceful-timeout", "5", self.app],
             cwd=REPO, env=env, stdout=open(self.log, "w"), stderr=subprocess.STDOUT)
         return self
@@ -67,6 +70,36 @@ class Gunicorn:
                 pass
             time.sleep(0.05)
         raise RuntimeError(f"{self.app} did not answer in {timeout} s: {self.log.read_text()[-3000:]}")
+
+    def settle(self, timeout: float = 90) -> float:
+        """Seconds until every worker is up and idle (``wait`` returns when the first one
+        answers; the others may still be importing and warming up, and a measurement started
+        then would run on fewer workers): all ``workers`` children exist and none used more
+        than 20 ms of CPU over the last 0.3 s."""
+        t0 = time.perf_counter()
+
+        def cpu_of_children() -> dict[int, int]:
+            out = {}
+            for entry in Path("/proc").iterdir():
+                if not entry.name.isdigit():
+                    continue
+                try:
+                    fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                if int(fields[1]) == self.proc.pid:  # ppid
+                    out[int(entry.name)] = int(fields[11]) + int(fields[12])  # utime + stime, ticks
+            return out
+        tick = os.sysconf("SC_CLK_TCK")
+        before = cpu_of_children()
+        while time.perf_counter() - t0 < timeout:
+            time.sleep(0.3)
+            now = cpu_of_children()
+            if len(now) >= self.workers and now.keys() == before.keys() and \
+                    all((now[p] - before[p]) / tick <= 0.02 for p in now):
+                break
+            before = now
+        return time.perf_counter() - t0
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
@@ -98,8 +131,10 @@ def get(url: str, timeout: float = 60) -> tuple[int, int, float]:
         conn.close()
 
 
-def post_callback(base: str, payload: dict, timeout: float = 300) -> tuple[float, int, int]:
-    """One callback request as the browser sends it: (seconds, status, bytes received)."""
+def post_callback(base: str, payload: dict, timeout: float = 300, body_out: list | None = None
+                  ) -> tuple[float, int, int]:
+    """One callback request as the browser sends it: (seconds, status, bytes received); the
+    body itself is appended to ``body_out`` when given."""
     conn, _ = _conn(base, timeout)
     body = json.dumps(payload).encode()
     t0 = time.perf_counter()
@@ -109,7 +144,10 @@ def post_callback(base: str, payload: dict, timeout: float = 300) -> tuple[float
                               "Accept-Encoding": "gzip, deflate, br"})
         resp = conn.getresponse()
         data = resp.read()
-        return time.perf_counter() - t0, resp.status, len(data)
+        elapsed = time.perf_counter() - t0
+        if body_out is not None:
+            body_out.append(data)
+        return elapsed, resp.status, len(data)
     finally:
         conn.close()
 
@@ -308,6 +346,50 @@ def concurrent(base: str, payloads: list[dict], clients: int, budget: Budget) ->
     wall = time.perf_counter() - t0
     return {**summarize(lat), "clients": clients, "errors": len(errors), "error_samples": errors[:3],
             "requests_per_s": round(len(lat) / wall, 2) if wall else None}
+
+
+def each_once(base: str, views: list[dict], clients: int, timeout_s: float = 600) -> dict:
+    """``clients`` threads share the list of ``views``: each view is sent exactly once (one
+    request at a time per client), in list order. Latency per request, throughput over the
+    whole, and a digest of each answer (``digests[i]`` for ``views[i]``), so that answers
+    given twice can be compared."""
+    import hashlib
+    lat: list[float] = []
+    errors: list[str] = []
+    digests: list[str | None] = [None] * len(views)
+    lock = threading.Lock()
+    queue = list(range(len(views)))[::-1]
+    deadline = time.perf_counter() + timeout_s
+
+    def client():
+        while time.perf_counter() < deadline:
+            with lock:
+                if not queue:
+                    return
+                k = queue.pop()
+            body: list[bytes] = []
+            try:
+                t, status, _ = post_callback(base, views[k], body_out=body)
+            except OSError as exc:
+                with lock:
+                    errors.append(repr(exc))
+                continue
+            with lock:
+                if status == 200:
+                    lat.append(t)
+                    digests[k] = hashlib.sha256(body[0]).hexdigest()
+                else:
+                    errors.append(f"HTTP {status}")
+
+    t0 = time.perf_counter()
+    threads = [threading.Thread(target=client, daemon=True) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=timeout_s + 60)
+    wall = time.perf_counter() - t0
+    return {**summarize(lat), "clients": clients, "errors": len(errors), "error_samples": errors[:3],
+            "requests_per_s": round(len(lat) / wall, 2) if wall else None, "digests": digests}
 
 
 def launch_browser(playwright):

@@ -49,14 +49,21 @@ def rows(r: dict) -> list[tuple[str, str, str, str, str, str]]:
         out.append((f"{label}: callback p95, 1 client, within 2× of its floor",
                     _ms(http), f"floor p95 {_ms(floor)} + trivial round trip p95 {_ms(trip)}",
                     _ratio(ratio), "≤ 2×", _verdict(ratio, 2, "lower")))
+    warm = served.get("eight_clients_warm") or {}
+    seed = _get(served, "views", "seed")
     for key, res in eight.items():
         if key == "trivial":
             continue
         p95 = res.get("p95_ms")
         label = "Data page" if key == "data" else key.replace("family:", "family page /")
-        out.append((f"{label}: callback p95, 8 concurrent clients", _ms(p95),
+        w = warm.get(key) or {}
+        mix = (f", cold mix: {res['views']} distinct random views, each asked once (seed {seed})"
+               if res.get("views") else "")
+        out.append((f"{label}: callback p95, 8 concurrent clients{mix}", _ms(p95),
                     f"trivial callback, 8 clients: p95 {_ms(_get(eight, 'trivial', 'p95_ms'))}; "
-                    f"{res.get('requests_per_s')} req/s; {res.get('errors')} errors",
+                    f"{res.get('requests_per_s')} req/s; {res.get('errors')} errors"
+                    + (f"; warm (the same views again): p95 {_ms(w.get('p95_ms'))}, {w.get('requests_per_s')} req/s"
+                       if w else ""),
                     "–", "< 150 ms", _verdict(p95, 150, "lower")))
     for key, res in one.items():
         if not key.startswith("family:"):
@@ -190,6 +197,30 @@ def markdown(r: dict) -> str:
                     [f"{res.get('median_ms')}/{res.get('p95_ms')} (n={res.get('n')}, {res.get('errors')} errors)"]
                 lines.append(f"- {key}: " + "; ".join(parts))
             lines.append("")
+    warm = served.get("eight_clients_warm") or {}
+    if warm:
+        lines.append(f"Eight clients, warm: the same views asked twice more, in another order (median / p95 ms, n; "
+                     f"seed {_get(served, 'views', 'seed')}):")
+        lines.append("")
+        for key, res in warm.items():
+            lines.append(f"- {key}: {res.get('median_ms')}/{res.get('p95_ms')} (n={res.get('n')}, "
+                         f"{res.get('errors')} errors, {res.get('requests_per_s')} req/s; answers differing "
+                         f"from the cold answer: {res.get('answers_differing_from_cold')})")
+        lines.append("")
+    configs = served.get("worker_configs") or []
+    if configs:
+        lines.append("Serving configurations, each a fresh server (every worker up and idle first) given the "
+                     "same cold mix of family-page views (both families' views interleaved), 8 clients:")
+        lines.append("")
+        lines.append("| configuration | median | p95 | requests/s | errors | all workers idle after |")
+        lines.append("|---|---|---|---|---|---|")
+        for c in configs:
+            if "error" in c:
+                lines.append(f"| {c['config']} | error: {c['error']} | | | | |")
+            else:
+                lines.append(f"| {c['config']} | {_ms(c.get('median_ms'))} | {_ms(c.get('p95_ms'))} | "
+                             f"{c.get('requests_per_s')} | {c.get('errors')} | {c.get('all_workers_idle_s')} s |")
+        lines.append("")
     failed = {k: v["error"] for k, v in s.items() if isinstance(v, dict) and "error" in v}
     if failed:
         lines.append("Steps that failed: " + "; ".join(f"{k}: {v}" for k, v in failed.items()))
