@@ -38,7 +38,7 @@ def test_an_answer_is_reused_until_the_data_changes(served):
         return {"view": view, "version": data_version()}
 
     first = answer("a")
-    assert answer("a") is first and calls == ["a"]  # the second call did not compute
+    assert answer("a") == first and calls == ["a"]  # the second call did not compute
     assert answer("b")["view"] == "b" and calls == ["a", "b"]
     assert answer.cache.hits == 1 and answer.cache.misses == 2
 
@@ -101,3 +101,27 @@ def test_the_cache_can_be_turned_off(served, monkeypatch):
 
     answer("a"), answer("a")
     assert calls == ["a", "a"]
+
+
+def test_an_answer_asked_for_again_is_sent_as_the_same_json(served):
+    """From the second time on an answer is kept as plain JSON data: Dash must send exactly
+    the bytes it sent for the components (numbers, dates, missing values, Chinese text)."""
+    from datetime import date
+
+    from dash import dcc, html
+    from dash._utils import to_json
+
+    @per_data_version(limit=8)
+    def answer(view):
+        fig = {"data": [{"type": "scatter", "x": [date(2020, 1, 31), date(2021, 12, 31)],
+                         "y": [1.5, float("nan")], "customdata": [[7, "七"], [8, None]]}],
+               "layout": {"title": {"text": "死亡人数 – 2020"}}}
+        return ([html.Figure([dcc.Graph(id={"role": "chart", "family": "f"}, figure=fig),
+                              html.P(["0.1 + 0.2 = ", 0.1 + 0.2])])], [], f"?ind={view}", view)
+
+    first = [to_json(part) for part in answer("x")]
+    for _ in range(3):
+        again = answer("x")
+        assert [to_json(part) for part in again] == first
+    assert answer.cache.hits == 3
+    assert isinstance(again[0][0], dict) and again[0][0]["type"] == "Figure"  # plain data now
