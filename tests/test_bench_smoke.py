@@ -39,6 +39,15 @@ def test_bench_runs_at_tiny_scale_and_writes_its_summary(tmp_path):
         assert served["one_client"][key]["naive in-memory pandas"]["n"] >= 1
     assert set(served["eight_clients"]) == families | {"data", "trivial"}
     assert all(r["errors"] == 0 and r["n"] >= 8 for r in served["eight_clients"].values())
+    # Issue 15: distinct random views, seeded and recorded; cold each once, warm the same again,
+    # and an answer from a cache is byte for byte the answer computed.
+    assert served["views"]["seed"] == results["seed"] and isinstance(results["seed"], int)
+    for key in families | {"data"}:
+        cold, warm = served["eight_clients"][key], served["eight_clients_warm"][key]
+        assert cold["views"] == served["views"]["per_callback"][key] == 10 and cold["n"] == 10, key
+        assert warm["n"] == 20 and warm["errors"] == 0 and warm["answers_differing_from_cold"] == 0, key
+    assert served["worker_configs"] and all("error" not in c and c["n"] == 20 and c["errors"] == 0
+                                            for c in served["worker_configs"])
     assert set(served["page_ready_warm"]) == families | {"minimal"}
     assert served["cold_start"]["first_family_page_drawn_s"] > served["cold_start"]["server_answers_s"] > 0
     assert served["first_load_transfer"]["wire_bytes"] > 0
@@ -47,6 +56,7 @@ def test_bench_runs_at_tiny_scale_and_writes_its_summary(tmp_path):
     summary = (out / "summary-tiny.md").read_text()
     assert summary.startswith("# Benchmark summary: tiny (2,000 observations, 20 indicators)")
     assert "| target | measured | reference (same run) | ratio | target | verdict |" in summary
+    assert f"seed {results['seed']}" in summary and "Serving configurations" in summary
     for target in ("callback p95, 1 client, within 2× of its floor", "callback p95, 8 concurrent clients",
                    "faster than masking a pandas frame", "faster than re-reading the curated files",
                    "ready in Chromium", "cold start", "first page load transfers",
