@@ -46,10 +46,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PKPI_WATCH", "0",
             "Set to 1 to run the drop-folder watcher inside the dashboard: one process at a time "
             "watches (the others stand by), so it is safe with several workers."),
-    Setting("PKPI_ANSWER_CACHE", "256",
+    Setting("PKPI_ANSWER_CACHE", "128",
             "Page answers (a family page's charts, the Data page's table) each server worker keeps "
-            "per data version, least recently used out first; emptied when a build or an intake "
-            "changes the data. 0 turns the cache off."),
+            "per data version and callback, least recently used out first (a large family page's "
+            "answer holds about 1 MB); emptied when a build or an intake changes the data. "
+            "0 turns the cache off."),
     Setting("PKPI_POLL_SECONDS", "2",
             "How often the watcher looks at the inbox, in seconds. A file is read once it has "
             "not changed between two looks."),
