@@ -212,14 +212,16 @@ def markdown(r: dict) -> str:
         lines.append("Serving configurations, each a fresh server (every worker up and idle first) given the "
                      "same cold mix of family-page views (both families' views interleaved), 8 clients:")
         lines.append("")
-        lines.append("| configuration | median | p95 | requests/s | errors | all workers idle after |")
-        lines.append("|---|---|---|---|---|---|")
+        lines.append("| configuration | median | p95 | requests/s | errors | first answer after | "
+                     "all workers idle after |")
+        lines.append("|---|---|---|---|---|---|---|")
         for c in configs:
             if "error" in c:
-                lines.append(f"| {c['config']} | error: {c['error']} | | | | |")
+                lines.append(f"| {c['config']} | error: {c['error']} | | | | | |")
             else:
                 lines.append(f"| {c['config']} | {_ms(c.get('median_ms'))} | {_ms(c.get('p95_ms'))} | "
-                             f"{c.get('requests_per_s')} | {c.get('errors')} | {c.get('all_workers_idle_s')} s |")
+                             f"{c.get('requests_per_s')} | {c.get('errors')} | {c.get('server_answers_s')} s | "
+                             f"{c.get('all_workers_idle_s')} s |")
         lines.append("")
     failed = {k: v["error"] for k, v in s.items() if isinstance(v, dict) and "error" in v}
     if failed:
