@@ -33,7 +33,7 @@ YEARS = (1900, 2100)
 # The parameters a page or download URL may carry (anything else is reported, not ignored:
 # ``?indicator=x`` for ``?ind=x`` would otherwise download every value).
 PARAMETERS = ("family", "fam", "ind", "area", "source", "from", "to", "sel", "pt", "total", "q", "asof",
-              "lang", "name")
+              "since", "lang", "name")
 
 # What each kind of parameter should look like (shown in every message about it).
 EXPECT_DAY = N_("a date YYYY-MM-DD, for example 2023-09-30")
@@ -182,6 +182,7 @@ class View:
     cumulative: bool | None = None  # one chart's share of the page: totals ("since 1948") or not
     text: str = ""  # free-text search (Data page)
     as_of: date | None = None  # show only what had been published by this day
+    since: date | None = None  # briefing note: list what was published after this day (up to as_of)
     point: int | None = None  # the value clicked on a chart (obs_id): listed first in the source panel
     lang: str = "en"  # interface language: en or zh
     sources: tuple[str, ...] = ()  # reports (Sources page downloads)
@@ -238,6 +239,7 @@ class View:
                    cumulative=_choice("total", query.get("total"), {"1": True, "0": False}, EXPECT_SWITCH,
                                       problems),
                    text=_text(query.get("q"))[:200], as_of=_day("asof", query.get("asof"), problems),
+                   since=_day("since", query.get("since"), problems),
                    lang=lang, name=name, problems=tuple(problems))
 
     @classmethod
@@ -307,6 +309,8 @@ class View:
             q["q"] = self.text
         if self.as_of:
             q["asof"] = self.as_of.isoformat()
+        if self.since:
+            q["since"] = self.since.isoformat()
         if self.lang != "en":
             q["lang"] = self.lang
         if self.name:
