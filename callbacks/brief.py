@@ -16,12 +16,13 @@ from layouts.brief import ID, families_of, note, search
     Output(f"{ID}-search", "data"),
     Input(f"{ID}-scope", "value"),
     Input(f"{ID}-families", "value"),
+    Input(f"{ID}-since", "value"),
     State(f"{ID}-context", "data"),
     prevent_initial_call=True,
 )
-def update(scope, families, context):
+def update(scope, families, since, context):
     context = context or {}
-    view = View.from_query({**context, "area": scope})
+    view = View.from_query({**context, "area": scope, "since": since or ""})
     chosen = families_of({"fam": ",".join(families or [])})
     try:
         return note(view, chosen), f"/brief.pdf{search(view, chosen)}", search(view, chosen)

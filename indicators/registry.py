@@ -1,13 +1,51 @@
 """Indicator definitions and the derived views pages show: latest values, citations."""
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 
 from indicators import i18n, vocabulary as vocab
 
+_SUPERSCRIPT = dict(zip("0123456789abcdefghijklmnoprstuvwxyz*",
+                        "⁰¹²³⁴⁵⁶⁷⁸⁹ᵃᵇᶜᵈᵉᶠᵍʰⁱʲᵏˡᵐⁿᵒᵖʳˢᵗᵘᵛʷˣʸᶻ*"))
+_MARK = re.compile(r"\^([0-9a-z*]+)")
+
+
+def locator_text(locator: str) -> str:
+    """The locator as a reader sees it: the curated ``para 168^a`` (paragraph 168, which
+    carries the report's footnote mark a) becomes ``para 168ᵃ``; a mark with no superscript
+    character becomes ``para 168 (q)``."""
+    def mark(m: re.Match) -> str:
+        text = m.group(1)
+        if all(ch in _SUPERSCRIPT for ch in text):
+            return "".join(_SUPERSCRIPT[ch] for ch in text)
+        return f" ({text})"
+    return _MARK.sub(mark, locator or "")
+
 
 def _cite(cite_as: str, locator: str) -> str:
-    return f"{cite_as}, {locator}"
+    return f"{cite_as}, {locator_text(locator)}"
+
+
+_ZH_DIGITS = {1: "一", 2: "两", 3: "三", 4: "四", 5: "五", 6: "六", 7: "七", 8: "八", 9: "九", 10: "十"}
+_EN_MULTIPLES = {1: "doubled", 2: "tripled", 3: "quadrupled"}
+
+
+def _times_label(value: float, qualifier: str, lang: str) -> str:
+    """An increase stated as a multiple of the earlier level, in the report's own words:
+    1 (增加了一倍) is "doubled", never "1 ×"; 2 more_than (增加了两倍多) "more than tripled"."""
+    whole = int(value) if float(value).is_integer() else None
+    if lang == "en":
+        verb = _EN_MULTIPLES.get(whole) or f"rose to {i18n.number(value + 1, lang)} times the earlier level"
+        if qualifier and qualifier != "exact":
+            verb = f"{vocab.QUALIFIERS[qualifier].name_en} {verb}"
+        return verb
+    amount = _ZH_DIGITS.get(whole) or i18n.number(value, lang)
+    return {"nearly": f"几乎增加了{amount}倍", "more_than": f"增加了{amount}倍多",
+            "at_least": f"至少增加了{amount}倍", "about": f"约增加了{amount}倍",
+            "less_than": f"增加了不到{amount}倍", "at_most": f"最多增加了{amount}倍"}.get(
+        qualifier, f"增加了{amount}倍")
 
 
 def citation(row) -> str:
@@ -18,8 +56,10 @@ def citation(row) -> str:
 def value_label(row, lang: str = "en") -> str:
     """The value as the text qualifies it: ``more than 88,000``, ``25.6%``, ``3:1``
     (``超过 88,000`` in Chinese)."""
-    number = i18n.number(row["value"], lang)
     unit = row["unit"]
+    if unit == "times":
+        return _times_label(row["value"], row["qualifier"], lang)
+    number = i18n.number(row["value"], lang)
     if unit == "percent":
         number += "%"
     elif unit == "ratio":
@@ -137,10 +177,13 @@ HEADLINES = {
 
 
 def headline(frame: pd.DataFrame, family: str) -> tuple[pd.Series | None, pd.Series | None, pd.DataFrame]:
-    """(latest value, previous comparable value, the comparable series) for a family's tile.
+    """(latest value, the value it is compared with, the comparable series) for a family's tile.
 
-    Comparable means the same indicator, area and kind of period (``span_label``): January–
-    August 2023 is compared with January–August 2022, never with a "since 1948" total."""
+    The value it is compared with is, first, an earlier value of the same indicator and area
+    stated in the same sentence (the report makes the comparison itself: "from 7.5 to 7.3
+    tonnes against the 2019-2020 baseline"); otherwise the previous comparable value: same
+    indicator, area and kind of period (``span_label``), so January–August 2023 is compared
+    with January–August 2022, never with a "since 1948" total. ``change_label`` says how."""
     fam = frame[frame["family"] == family]
     if fam.empty:
         return None, None, fam
@@ -149,11 +192,32 @@ def headline(frame: pd.DataFrame, family: str) -> tuple[pd.Series | None, pd.Ser
         wanted = family_catalog(fam)["indicator_id"].iloc[0]
     series = fam[fam["indicator_id"] == wanted]
     latest_row = latest(series).iloc[0]
-    comparable = series[(series["area"] == latest_row["area"]) &
-                        (series["span_label"] == latest_row["span_label"])].sort_values("period_end")
-    earlier = comparable[comparable["period_end"] < latest_row["period_end"]]
+    same_area = series[series["area"] == latest_row["area"]]
+    comparable = same_area[same_area["span_label"] == latest_row["span_label"]].sort_values("period_end")
+    earlier = same_area[same_area["period_end"] < latest_row["period_end"]].sort_values("period_end")
+    stated = earlier[(earlier["source_id"] == latest_row["source_id"]) & (earlier["locator"] == latest_row["locator"])
+                     & (earlier["quote"] == latest_row["quote"])]
+    if not stated.empty:
+        return latest_row, stated.iloc[-1], comparable
+    earlier = earlier[earlier["span_label"] == latest_row["span_label"]]
     previous = earlier.iloc[-1] if not earlier.empty else None
     return latest_row, previous, comparable
+
+
+def comparison(latest_row, previous) -> str:
+    """How two values may be compared: ``none`` (no earlier value), ``stated`` (the report
+    gives both in one sentence: show them as it does), ``difference`` (both exact, same unit:
+    a difference may be computed) or ``both`` (a qualifier such as "more than" or "nearly":
+    no arithmetic, both values shown with their qualifiers)."""
+    if previous is None:
+        return "none"
+    if (previous["source_id"], previous["locator"], previous["quote"]) == \
+            (latest_row["source_id"], latest_row["locator"], latest_row["quote"]):
+        return "stated"
+    if latest_row["qualifier"] == "exact" and previous["qualifier"] == "exact" and \
+            previous.get("unit", latest_row["unit"]) == latest_row["unit"] and latest_row["unit"] != "times":
+        return "difference"
+    return "both"
 
 
 def headline_for(f, family: str) -> tuple[pd.Series | None, pd.Series | None, pd.DataFrame]:
@@ -174,9 +238,20 @@ def headline_for(f, family: str) -> tuple[pd.Series | None, pd.Series | None, pd
 
 
 def change_label(latest_row, previous, lang: str = "en") -> str:
+    """The change a tile states: a difference only between two exact values; otherwise both
+    values with their qualifiers ("more than 35,000 → more than 80,000"); a comparison the
+    report makes in one sentence is shown as it makes it."""
     _ = i18n.gettext_for(lang)
-    if previous is None:
+    kind = comparison(latest_row, previous)
+    if kind == "none":
         return _("No earlier comparable value in the reports.")
+    before = _("{value} ({period})").format(value=value_label(previous, lang), period=period_label(previous, lang))
+    now = value_label(latest_row, lang)
+    if kind == "stated":
+        return _("{before} → {now}, as the report states.").format(before=before, now=now)
+    if kind == "both":
+        return _("{before} → {now}: values stated with a qualifier, so no difference is computed.").format(
+            before=before, now=now)
     diff = round(latest_row["value"] - previous["value"], 6)
     sign = "+" if diff > 0 else "−" if diff < 0 else "±"
     amount = sign + i18n.number(abs(diff), lang)

@@ -57,3 +57,60 @@ def history(indicator_id: str, area: str, period: str, engine: sa.Engine | None 
          .where(v.c.indicator_id == indicator_id, v.c.area == area, v.c.period == period)
          .order_by(v.c.vintage))
     return _frame(engine, q)
+
+
+def published_between(since, until, families: tuple[str, ...] = (), areas: tuple[str, ...] = (),
+                      engine: sa.Engine | None = None) -> pd.DataFrame:
+    """Every value published or revised after the day ``since`` and by the end of ``until``
+    (a ``date``; None: today), with its citation and the value it was compared with: for a
+    revision, the vintage it replaced (``revises_obs_id``); for a new value, the latest
+    earlier value of the same indicator, area and kind of period that had been published
+    by ``since`` (what the officer could have quoted at the last briefing). Columns are
+    those of every page's rows plus ``previous_*``; ``change`` is ``revised`` or ``new``."""
+    from datetime import date as _date, timedelta
+
+    from indicators import query
+    until = until or _date.today()
+    window = (sa.select(*v.c)
+              .where(v.c.published_at >= since + timedelta(days=1), v.c.published_at < until + timedelta(days=1))
+              .subquery("observations"))
+    wide = schema.wide_select(window).subquery("wide")
+    stmt = sa.select(*wide.c)
+    if families:
+        stmt = stmt.where(wide.c.family.in_(families))
+    if areas:
+        stmt = stmt.where(wide.c.area.in_(areas))
+    stmt = stmt.order_by(wide.c.family, wide.c.indicator_id, wide.c.area, wide.c.period_end, wide.c.vintage)
+    engine = engine or reader()
+    frame = query._to_pandas(query._arrow(stmt, engine))
+    cols = ("value", "qualifier", "period", "period_label", "source_cite_as", "locator", "quote", "published_at")
+    for c in cols:
+        frame[f"previous_{c}"] = None
+    frame["change"] = ""
+    if frame.empty:
+        return frame
+    # Revisions: the vintage each replaced, whenever it was published.
+    revised_ids = [int(x) for x in frame["revises_obs_id"].dropna()]
+    before = pd.DataFrame()
+    if revised_ids:
+        prev = sa.select(*v.c).where(v.c.obs_id.in_(revised_ids)).subquery("observations")
+        before = query._to_pandas(query._arrow(sa.select(*schema.wide_select(prev).subquery().c), engine))
+    by_id = {int(r["obs_id"]): r for _i, r in before.iterrows()}
+    # New values: the comparable value one could quote on ``since``.
+    known = query.observations(query.Filters(indicators=tuple(frame["indicator_id"].unique()), as_of=since),
+                               engine=engine)
+    for k, r in frame.iterrows():
+        prev = None
+        if pd.notna(r["revises_obs_id"]) and int(r["revises_obs_id"]) in by_id:
+            prev, frame.at[k, "change"] = by_id[int(r["revises_obs_id"])], "revised"
+        else:
+            frame.at[k, "change"] = "new"
+            if not known.empty:
+                same = known[(known["indicator_id"] == r["indicator_id"]) & (known["area"] == r["area"]) &
+                             (known["span_label"] == r["span_label"]) & (known["period_end"] <= r["period_end"])]
+                if not same.empty:
+                    prev = same.sort_values("period_end").iloc[-1]
+        if prev is not None:
+            for c in cols:
+                frame.at[k, f"previous_{c}"] = prev[c]
+    return frame
