@@ -196,7 +196,7 @@ def export_xlsx(out: IO[bytes] | Path | str, f: Filters = Filters(), engine=None
 
     book = Workbook(write_only=True)
     sheet = book.create_sheet("observations")
-    sheet.append(list(EXPORT_COLUMNS))
+    _xlsx_header(sheet, list(EXPORT_COLUMNS))
     n, cited = 0, set()
     for keys, chunk in iter_observations(f, engine):
         positions = [keys.index(c) for c in EXPORT_COLUMNS]
@@ -209,11 +209,47 @@ def export_xlsx(out: IO[bytes] | Path | str, f: Filters = Filters(), engine=None
     sheet = book.create_sheet("sources")
     columns = ["source_id", "cite_as", "symbol", "title_en", "title_zh", "issuing_body", "date", "url",
                "numbering", "identification"]
-    sheet.append(columns)
-    for _, s in sources[sources["source_id"].isin(cited)].iterrows():
+    _xlsx_header(sheet, columns)
+    listed = sources[sources["source_id"].isin(cited)]
+    for _, s in listed.iterrows():
         sheet.append([_xlsx_cell(s[c]) for c in columns])
+    _xlsx_filter(book["sources"], columns, len(listed))
+    _xlsx_filter(book["observations"], list(EXPORT_COLUMNS), n)
     book.save(out)
     return n
+
+
+# Column widths in characters: what a reader needs to see without widening a column (long
+# text such as quotes and titles gets a wide column and wraps in Excel when opened).
+_XLSX_WIDTHS = {"indicator_id": 34, "indicator_name": 40, "family": 13, "area": 16, "period": 20,
+                "period_start": 12, "period_end": 12, "value": 12, "unit": 14, "qualifier": 11,
+                "obs_status": 11, "stated_by": 18, "source_id": 16, "source_symbol": 16, "source_title": 40,
+                "source_date": 12, "locator": 24, "quote": 60, "quote_en": 60, "note": 40,
+                "cite_as": 30, "symbol": 16, "title_en": 50, "title_zh": 40, "issuing_body": 24, "date": 12,
+                "url": 40, "numbering": 30, "identification": 40}
+
+
+def _xlsx_header(sheet, columns: list[str]) -> None:
+    """Widths, a frozen bold header row: set before the first row (write-only mode)."""
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    for k, name in enumerate(columns, start=1):
+        sheet.column_dimensions[get_column_letter(k)].width = _XLSX_WIDTHS.get(name, 14)
+    sheet.freeze_panes = "A2"
+    cells = []
+    for name in columns:
+        cell = WriteOnlyCell(sheet, value=name)
+        cell.font = Font(bold=True)
+        cells.append(cell)
+    sheet.append(cells)
+
+
+def _xlsx_filter(sheet, columns: list[str], rows: int) -> None:
+    """An autofilter over the header and every row (written when the sheet is closed)."""
+    from openpyxl.utils import get_column_letter
+    sheet.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{rows + 1}"
 
 
 def _xlsx_cell(value):

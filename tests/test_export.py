@@ -121,3 +121,22 @@ def test_text_search_finds_chinese_in_quotes_and_names(engine):
     assert not frame.empty
     assert (frame["quote"].str.contains("恶意") | frame["indicator_name_zh"].str.contains("恶意")).all()
     assert frame["quote"].str.contains("恶意").any()
+
+
+def test_xlsx_has_widths_a_frozen_bold_header_and_a_filter_on_both_sheets(engine, tmp_path):
+    from openpyxl import load_workbook
+
+    from data.export import EXPORT_COLUMNS, export_xlsx
+    from indicators.query import Filters
+    path = tmp_path / "o.xlsx"
+    n = export_xlsx(path, Filters(families=("environment",)), engine)
+    book = load_workbook(path)
+    obs, src = book["observations"], book["sources"]
+    assert [c.value for c in obs[1]] == list(EXPORT_COLUMNS) and obs.max_row == n + 1
+    for sheet in (obs, src):
+        assert sheet.freeze_panes == "A2"
+        assert sheet.auto_filter.ref == f"A1:{sheet.cell(1, sheet.max_column).column_letter}{sheet.max_row}"
+        assert all(c.font.b for c in sheet[1])
+    widths = {c.value: obs.column_dimensions[c.column_letter].width for c in obs[1]}
+    assert widths["quote"] >= 50 and widths["value"] < widths["indicator_name"] < widths["quote"]
+    assert src.column_dimensions["D"].width >= 40  # title_en
