@@ -14,6 +14,7 @@ dash.register_page(__name__, path="/data", name="Data", name_zh="数据", title=
                    order=30)
 
 ID = "data"
+FONT = "system-ui, \"Noto Sans CJK SC\", \"Noto Sans\", sans-serif"  # the page's font, not the table's monospace
 MAX_ROWS = 1000  # shown on the page; the download always has every filtered row
 COLUMNS = [("indicator", N_("Indicator")), ("area_text", N_("Area")), ("period_text", N_("Period")),
            ("period", N_("ISO period")), ("value", N_("Value")), ("value_label", N_("As stated")),
@@ -114,7 +115,7 @@ def layout(**query_args):
             sort_action="native", page_action="none",
             style_table={"overflowX": "auto", "maxHeight": "75vh", "overflowY": "auto"},
             style_cell={"textAlign": "left", "whiteSpace": "normal", "height": "auto",
-                        "fontFamily": "inherit", "fontSize": "0.85rem", "maxWidth": "28rem"},
+                        "fontFamily": FONT, "fontSize": "0.85rem", "maxWidth": "28rem"},
             style_header={"fontWeight": "bold"},
         ),
     ])

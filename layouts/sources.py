@@ -16,6 +16,30 @@ ID = "sources"
 LISTED = 200  # values listed per report; the CSV has every one
 
 
+def _text(value) -> str:
+    """A cell as text: an empty cell (None, or pandas' NaN) is ""."""
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    return str(value)
+
+
+def _date_label(src, lang: str) -> str:
+    """``1 Sept 2023`` / ``2023年9月1日``; a month or a year as the report gives it."""
+    from datetime import date
+    text = str(src["date"])
+    try:
+        if len(text) == 10:
+            return i18n.day(date.fromisoformat(text), lang)
+        if len(text) == 7:
+            y, m = text.split("-")
+            return f"{int(y)}年{int(m)}月" if lang == "zh" else date(int(y), int(m), 1).strftime("%B %Y")
+        if len(text) == 4:
+            return f"{text}年" if lang == "zh" else text
+    except ValueError:
+        pass
+    return text
+
+
 def _report(src, counts, view: View, figs) -> html.Section:
     lang, as_of = view.lang, view.as_of
     _ = i18n.gettext_for(lang)
@@ -27,38 +51,46 @@ def _report(src, counts, view: View, figs) -> html.Section:
     figures = figs[figs["source_id"] == src["source_id"]]
     facts = [
         (_("Cite as"), src["cite_as"]),
-        (_("Symbol"), src["symbol"] or _("not confirmed: cite by title and date")),
-        (_("Title (Chinese)"), html.Span(src["title_zh"], lang="zh-Hans")),
-        (_("Issued by"), src["issuing_body"]),
-        (_("Date"), src["date"]),
-        (_("Numbering"), src["numbering"]),
-        (_("Identification"), src["identification"]),
-        (_("Document"), html.A(src["url"], href=src["url"], target="_blank", rel="noopener") if src["url"]
+        (_("Symbol"), _text(src["symbol"]) or _("not confirmed: cite by title and date")),
+        (_("Title (Chinese)"), html.Span(src["title_zh"], lang="zh-Hans")) if lang == "en" else
+        (_("Title (English)"), html.Span(src["title_en"], lang="en")),
+        (_("Issued by"), _text(src["issuing_body"])),
+        (_("Date"), _date_label(src, lang)),
+        (_("Numbering"), _text(src["numbering"])),
+        (_("Identification"), _text(src["identification"])),
+        (_("Document"), html.A(src["url"], href=src["url"], target="_blank", rel="noopener") if _text(src["url"])
          else _("no confirmed link")),
     ]
-    return html.Section([
-        html.H2(src["title_en"], id=f"{ID}-{src['source_id']}", lang="en"),
-        html.Dl([x for k, v in facts for x in (html.Dt(k), html.Dd(v))], className="facts"),
+    values = [
         html.P(_("{values} values for {indicators} indicators.").format(
-            values=total, indicators=indicators), className="count"),
-        html.A(_("Download CSV of the {count} values").format(count=total), className="download",
+            values=i18n.number(total, lang), indicators=i18n.number(indicators, lang)), className="count"),
+        html.A(_("Download CSV of the {count} values").format(count=i18n.number(total, lang)), className="download",
                href=View(sources=(src["source_id"],), as_of=as_of).download("csv", src["source_id"])),
         html.Ul([html.Li(_("Figure {figure}: {caption} (values not in the text)").format(
             figure=f["figure"], caption=f["caption_en"] if lang == "en" else f["caption_quote"]))
             for _i, f in figures.iterrows()], className="figures") if not figures.empty else None,
         html.Details([
-            html.Summary(_("The {count} values").format(count=total)),
+            html.Summary(_("The {count} values").format(count=i18n.number(total, lang))),
             *([html.P(_("The first {shown} of {count} values; the CSV has all of them.").format(
-                shown=len(mine), count=total), className="hint")] if total > len(mine) else []),
+                shown=i18n.number(len(mine), lang), count=i18n.number(total, lang)), className="hint")]
+              if total > len(mine) else []),
             html.Table([
                 html.Thead(html.Tr([html.Th(h, scope="col") for h in
                                     (_("Locator"), _("Indicator"), _("Value"), _("Period"))])),
-                html.Tbody([html.Tr([html.Td(r["locator"]), html.Td(registry.name(r, lang)),
+                html.Tbody([html.Tr([html.Td(registry.locator_text(r["locator"])), html.Td(registry.name(r, lang)),
                                      html.Td(registry.value_label(r, lang)),
                                      html.Td(registry.period_label(r, lang))])
                             for _i, r in mine.iterrows()]),
             ], className="data-table"),
         ]),
+    ]
+    return html.Section([
+        html.H2(src["title_en"] if lang == "en" else src["title_zh"], id=f"{ID}-{src['source_id']}",
+                lang="en" if lang == "en" else "zh-Hans"),
+        html.Dl([x for k, v in facts for x in (html.Dt(k), html.Dd(v))], className="facts"),
+        *(values if total or not as_of else [html.P(
+            _("Published after {day}: none of its values is shown as of that date.").format(day=i18n.day(as_of, lang)),
+            className="hint", id=f"{ID}-{src['source_id']}-later")]),
     ], className="source-report")
 
 
@@ -74,8 +106,10 @@ def layout(**query_args):
     sources = sources.sort_values("date_start")
     return html.Div([
         html.H1(_("Sources")),
-        html.P(_("The five UN reports every value is read from, oldest first. Each value keeps its "
+        html.P([_("The five UN reports every value is read from, oldest first. Each value keeps its "
                  "paragraph (or table entry, footnote, meeting) and the sentence it was read from."),
+                *([_(" As of {day}: only values published by then.").format(day=i18n.day(view.as_of, view.lang))]
+                  if view.as_of else [])],
                className="lede"),
         *[_report(s, counts, view, figs) for _i, s in sources.iterrows()],
     ])
