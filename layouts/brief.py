@@ -74,7 +74,8 @@ def _sentence(latest_row, previous, notes: Footnotes, lang: str) -> html.P:
     period = registry.period_label(latest_row, lang)
     sep = "：" if lang == "zh" else ": "
     semi = "；" if lang == "zh" else "; "
-    parts = [html.Strong(name), sep, value, " ", notes.mark(latest_row), " ",
+    gap = "" if lang == "zh" else " "  # a full-width bracket follows in Chinese
+    parts = [html.Strong(name), sep, value, " ", notes.mark(latest_row), gap,
              _("({period}, {area})").format(period=period, area=registry.area(latest_row, lang))]
     kind = registry.comparison(latest_row, previous)
     if kind != "none":
@@ -100,7 +101,7 @@ def _other_sentence(row, headline, notes: Footnotes, lang: str) -> html.Li:
     where = _("({period})").format(period=registry.period_label(row, lang)) if row["area"] == headline["area"] \
         else _("({period}, {area})").format(period=registry.period_label(row, lang), area=registry.area(row, lang))
     return html.Li([registry.name(row, lang), sep, html.Strong(registry.value_label(row, lang)), " ",
-                    notes.mark(row), " ", where,
+                    notes.mark(row), "" if lang == "zh" else " ", where,
                     *_stated(row, lang)], **{"data-indicator": row["indicator_id"]})
 
 
@@ -123,7 +124,7 @@ def _family_block(family: str, view: View, notes: Footnotes, lang: str) -> html.
     row = [html.Div(body, className="brief-text")]
     if len(series) >= 2:  # one point is no trend
         spark = figures.sparkline(series, latest_row["unit"], lang, height=95, width=210)
-        spark["layout"]["xaxis"].update(tickangle=0, nticks=4)
+        registry.tidy_sparkline(spark, lang)
         row.append(html.Figure(dcc.Graph(figure=spark, config={"staticPlot": True}, id=f"{ID}-spark-{family}"),
                                className="brief-chart", role="img",
                                **{"aria-label": figures.summary(series, latest_row["unit"], lang)}))
@@ -173,6 +174,9 @@ def _since_section(view: View, families: tuple[str, ...], notes: Footnotes, lang
     _ = i18n.gettext_for(lang)
     until = view.as_of or date.today()
     changed = updates.published_between(view.since, until, families, view.areas)
+    if not changed.empty:  # in the note's order of families
+        changed = changed.assign(_f=changed["family"].map({f: k for k, f in enumerate(families)})) \
+            .sort_values(["_f", "indicator_id", "area", "period_end", "vintage"], kind="stable")
     title = _("Published or revised since {since}").format(since=i18n.day(view.since, lang))
     if changed.empty:
         return html.Section([html.H2(title), html.P(_("Nothing was published or revised between {since} and {until} "
