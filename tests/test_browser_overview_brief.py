@@ -52,11 +52,12 @@ def test_tile_changes_are_as_stated_or_between_exact_values_only(server, page):
 
 def test_no_one_point_sparklines(server, page):
     page.goto(server + "/brief?asof=2023-09-30")
-    page.wait_for_selector("#brief-page")
+    page.wait_for_selector("#brief-page .brief-chart .scatterlayer .points path")
+    assert page.locator("#brief-page .brief-chart").count() >= 1
     for chart in page.locator("#brief-page .brief-chart").all():
         assert chart.locator(".scatterlayer .points path").count() >= 2
     page.goto(server + "/?asof=2023-09-30")
-    page.wait_for_selector(".tile")
+    page.wait_for_selector(".tile-chart .scatterlayer .points path")
     assert page.locator("#overview-tile-women .tile-chart").count() == 0  # one value: no chart
     for chart in page.locator(".tile-chart").all():
         assert chart.locator(".scatterlayer .points path").count() >= 2
