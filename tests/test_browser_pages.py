@@ -20,10 +20,12 @@ def test_overview_answers_the_briefing_question(server, page, console_errors, en
             "AND span_class = 'partial' ORDER BY period_end DESC LIMIT 1")).one()
     text = tile.inner_text()
     assert f"{row.value:,.0f}" in text and row.period_label in text
-    assert f"{row.cite_as}, {row.locator}" in text and row.quote in text
+    assert f"{row.cite_as}, {row.locator}" in text and row.quote not in text  # the sentence is one click away
+    tile.locator(".tile-quote summary").click()
+    assert row.quote in tile.inner_text()
     assert "against" in text  # the change against the previous comparable value
     tile.locator("a.tile-link").click()
-    page.wait_for_url(server + "/fatalities")
+    page.wait_for_url(server + "/fatalities?ind=fatalities_malicious_acts")
     assert not console_errors
 
 
@@ -32,7 +34,8 @@ def test_every_overview_tile_links_to_its_family_page(server, page):
     page.locator(".tile").first.wait_for()
     for tile in page.locator(".tile").all():
         family = tile.get_attribute("id").removeprefix("overview-tile-")
-        assert tile.locator("a.tile-link").get_attribute("href") == f"/{family}"
+        indicator = tile.get_attribute("data-indicator")
+        assert tile.locator("a.tile-link").get_attribute("href") == f"/{family}?ind={indicator}"
         assert tile.locator(".tile-citation").inner_text().startswith("Source: ")
 
 
