@@ -24,6 +24,21 @@ def locator_text(locator: str) -> str:
     return _MARK.sub(mark, locator or "")
 
 
+def _fraction(value: float, lang: str) -> str | None:
+    """A fraction the reports state in words (三分之一) as one: ``1/3`` / ``三分之一``, not
+    ``0.3333``; None when the value is no simple fraction."""
+    from fractions import Fraction
+    if not 0 < value < 1:
+        return None
+    f = Fraction(value).limit_denominator(12)
+    if abs(float(f) - value) > 1e-3:
+        return None
+    if lang == "zh":
+        digits = "零一二三四五六七八九十"
+        return f"{digits[f.denominator] if f.denominator <= 10 else f.denominator}分之{digits[f.numerator]}"
+    return f"{f.numerator}/{f.denominator}"
+
+
 def _cite(cite_as: str, locator: str) -> str:
     return f"{cite_as}, {locator_text(locator)}"
 
@@ -60,6 +75,8 @@ def value_label(row, lang: str = "en") -> str:
     if unit == "times":
         return _times_label(row["value"], row["qualifier"], lang)
     number = i18n.number(row["value"], lang)
+    if unit == "fraction":
+        number = _fraction(row["value"], lang) or number
     if unit == "percent":
         number += "%"
     elif unit == "ratio":
