@@ -81,9 +81,7 @@ def layout(**query_args):
     return html.Div([
         html.H1(_("Data")),
         html.P([_("Every value in the store. Filter here; sort by clicking a column heading. The "
-                 "download gives exactly the filtered rows, with their citations."),
-               *([_(" As of {day}: only values published by then.").format(day=i18n.day(view.as_of, view.lang))]
-                 if view.as_of else [])], className="lede"),
+                 "download gives exactly the filtered rows, with their citations.")], className="lede"),
         html.Div([
             html.Fieldset([html.Legend(_("Family")),
                            dcc.RadioItems(id=f"{ID}-family", value=view.family or "", className="radio-inline",

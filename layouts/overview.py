@@ -106,14 +106,11 @@ def layout(**query_args):
             ], className="indicator-table"),
             html.A(_("Open {family} →").format(family=name), href=family_href(family, view), className="tile-link"),
         ], className="family-list"))
-    as_of = [_(" As of {day}: only values published by then.").format(day=i18n.day(view.as_of, view.lang))] \
-        if view.as_of else []
     return html.Div([
         html.H1(_("Overview")),
         html.P([_("{values} values for {indicators} indicators, each stated in a UN report and quoted "
                   "verbatim. Every tile opens its family's charts.").format(
-                      values=i18n.number(total, view.lang), indicators=i18n.number(len(latest), view.lang)),
-                *as_of], className="lede"),
+                      values=i18n.number(total, view.lang), indicators=i18n.number(len(latest), view.lang))], className="lede"),
         html.Div(tiles, className="tiles"),
         html.H2(_("Every indicator's latest value")),
         html.P(_("By family: open one to see each indicator's latest value, its source and the sentence "

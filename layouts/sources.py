@@ -107,9 +107,7 @@ def layout(**query_args):
     return html.Div([
         html.H1(_("Sources")),
         html.P([_("The five UN reports every value is read from, oldest first. Each value keeps its "
-                 "paragraph (or table entry, footnote, meeting) and the sentence it was read from."),
-                *([_(" As of {day}: only values published by then.").format(day=i18n.day(view.as_of, view.lang))]
-                  if view.as_of else [])],
+                 "paragraph (or table entry, footnote, meeting) and the sentence it was read from.")],
                className="lede"),
         *[_report(s, counts, view, figs) for _i, s in sources.iterrows()],
     ])
