@@ -45,7 +45,7 @@ FAMILIES: dict[str, Term] = {
     "women": Term("Women in peacekeeping", "维和行动中的妇女"),
     "conduct": Term("Conduct and sexual exploitation and abuse", "行为操守与性剥削和性虐待"),
     "environment": Term("Environment", "环境"),
-    "cpas": Term("CPAS and performance", "综合规划和绩效评估系统与绩效"),
+    "cpas": Term("CPAS and performance", "全面规划和业绩评估系统与绩效"),  # CPAS as the reports name it
     "accountability": Term("Accountability", "问责"),
     "capability": Term("Capability and training", "能力与培训"),
     "other": Term("Other indicators", "其他指标"),
