@@ -6,6 +6,7 @@
   settings list every PKPI_* setting with its value and meaning
   ingest   file one dropped spreadsheet, or every file in the inbox
   watch    watch the inbox and file each spreadsheet saved into it
+  withdraw take back an accepted file: its values leave the current view (nothing is deleted)
   template write the spreadsheet template staff fill in
   bench    measure the dashboard at CPAS scale against its floors and baselines (bench/README.md)
 """
@@ -147,6 +148,19 @@ def cmd_watch(args) -> int:
     return 0
 
 
+def cmd_withdraw(args) -> int:
+    from data.build import ensure_built
+    from data.withdraw import Refused, withdraw
+    ensure_built()
+    try:
+        done = withdraw(args.name, args.reason)
+    except Refused as exc:
+        print(f"nothing withdrawn: {exc}", file=sys.stderr)
+        return 1
+    print(done.message())
+    return 0
+
+
 def cmd_template(args) -> int:
     from data.build import ensure_built
     from data.template import write_template
@@ -228,6 +242,22 @@ def parser() -> argparse.ArgumentParser:
     w.add_argument("--once", action="store_true",
                    help="look twice (to see which files are complete), file them, and stop")
     w.set_defaults(func=cmd_watch)
+
+    wd = sub.add_parser("withdraw", help="take back an accepted file (nothing is deleted)",
+                        description="Withdraw an accepted file: each of its values that is still current "
+                                    "leaves the current view, and a value it had revised goes back to the "
+                                    "earlier one. Nothing is deleted: the withdrawal is a new data version "
+                                    "recorded with when and why, and views \"as of\" an earlier day still "
+                                    "show the values. Values that later files had revised stay as those "
+                                    "files have them (the answer names the files). A file already "
+                                    "withdrawn, rejected or a duplicate is refused (exit status 1). "
+                                    "Staff without a shell save a text file 'withdraw NAME' / 'reason: ...' "
+                                    "into the inbox instead.")
+    wd.add_argument("name", metavar="NAME",
+                    help="the file as kept in accepted/ (the Updates page shows it), or its original name "
+                         "if only one accepted file had it")
+    wd.add_argument("--reason", required=True, help="why it is withdrawn (shown with the withdrawal)")
+    wd.set_defaults(func=cmd_withdraw)
 
     t = sub.add_parser("template", help="write the spreadsheet template",
                        description="Write the Excel template staff fill in: instructions, the "

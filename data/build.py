@@ -40,28 +40,48 @@ def curated_hash(folder: Path = curated.CURATED) -> str:
     return digest.hexdigest()[:16]
 
 
-def data_version(curated_version: str, accepted_sha256: list[str]) -> str:
-    """What the store holds: the curated files, then every accepted file, in order."""
-    if not accepted_sha256:
+def data_version(curated_version: str, accepted_sha256: list[str], withdrawn_sha256: list[str] = ()) -> str:
+    """What the store holds: the curated files, then every accepted file, in order, then
+    every withdrawn one."""
+    if not accepted_sha256 and not withdrawn_sha256:
         return curated_version
-    return hashlib.sha256("\n".join([curated_version, *accepted_sha256]).encode()).hexdigest()[:16]
+    lines = [curated_version, *accepted_sha256, *(f"withdrawn {sha}" for sha in withdrawn_sha256)]
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:16]
 
 
-def assign_vintages(obs: list[dict]) -> None:
+def version_from(conn, curated_version: str) -> str:
+    """``data_version`` of the store ``conn`` is writing (its files and withdrawals)."""
+    f, w = schema.intake_files, schema.withdrawals
+    accepted = list(conn.execute(sa.select(f.c.sha256).where(f.c.status == "accepted")
+                                 .order_by(f.c.intake_id)).scalars())
+    withdrawn = list(conn.execute(sa.select(f.c.sha256).select_from(w.join(f, f.c.intake_id == w.c.intake_id))
+                                  .order_by(w.c.withdrawal_id)).scalars())
+    return data_version(curated_version, accepted, withdrawn)
+
+
+def assign_vintages(obs: list[dict], withdrawn: dict | None = None) -> None:
     """Number the values of each (indicator, area, period) in the order given (the order
     they were published) and mark the latest; ``revised`` when the value or its qualifier
-    differs from the vintage it replaces."""
-    previous: dict[tuple, dict] = {}
+    differs from the vintage it replaces.
+
+    ``withdrawn`` maps the obs_id of each withdrawn vintage to when it was withdrawn: a
+    vintage replaces the newest earlier one still standing when it was published, and the
+    latest is the newest one never withdrawn (as ``data.withdraw`` leaves a live store)."""
+    withdrawn = withdrawn or {}
+    previous: dict[tuple, list[dict]] = {}
     for rec in obs:
-        key = (rec["indicator_id"], rec["area"], rec["period"])
-        before = previous.get(key)
-        rec["vintage"] = before["vintage"] + 1 if before else 1
+        earlier = previous.setdefault((rec["indicator_id"], rec["area"], rec["period"]), [])
+        when = rec["published_at"]
+        before = next((e for e in reversed(earlier)
+                       if withdrawn.get(e["obs_id"]) is None or withdrawn[e["obs_id"]] > when), None)
+        rec["vintage"] = len(earlier) + 1
         rec["revises_obs_id"] = before["obs_id"] if before else None
         rec["revised"] = bool(before) and (before["value"], before["qualifier"]) != (rec["value"], rec["qualifier"])
-        rec["is_latest"] = True
-        if before:
-            before["is_latest"] = False
-        previous[key] = rec
+        earlier.append(rec)
+    for earlier in previous.values():
+        standing = [e for e in earlier if e["obs_id"] not in withdrawn]
+        for e in earlier:
+            e["is_latest"] = bool(standing) and e is standing[-1]
 
 
 def _records(tables: dict[str, list[curated.Row]]) -> dict[str, list[dict]]:
@@ -109,7 +129,8 @@ def _table_names(conn) -> set[str]:
 def read_intake_data(store: Path) -> dict[str, list[dict]]:
     """Everything the drop folder added to ``store`` (empty for a store that has none)."""
     out: dict[str, list[dict]] = {"intake_files": [], "intake_errors": [], "observations": [],
-                                  "sources": [], "areas": [], "indicators": [], "referenced": []}
+                                  "sources": [], "areas": [], "indicators": [], "referenced": [],
+                                  "withdrawals": [], "withdrawn_values": []}
     if not store.exists():
         return out
     engine = snapshot_engine(store)
@@ -125,6 +146,10 @@ def read_intake_data(store: Path) -> dict[str, list[dict]]:
             out["intake_files"] = rows(sa.select(f).order_by(f.c.intake_id))
             out["intake_errors"] = rows(sa.select(e).order_by(e.c.intake_id, e.c.seq))
             out["observations"] = rows(sa.select(v).where(v.c.intake_id.is_not(None)).order_by(v.c.obs_id))
+            if schema.has_withdrawals(conn):
+                w, wv = schema.withdrawals, schema.withdrawn_values
+                out["withdrawals"] = rows(sa.select(w).order_by(w.c.withdrawal_id))
+                out["withdrawn_values"] = rows(sa.select(wv).order_by(wv.c.obs_id))
             for name, key in _REFERENCE:
                 t = schema.metadata.tables[name]
                 out[name] = rows(sa.select(t).where(t.c.intake_id.is_not(None)).order_by(t.c[key]))
@@ -155,16 +180,23 @@ def _merge_intake(records: dict[str, list[dict]], kept: dict[str, list[dict]]) -
                 have.add(ref)
     curated_obs = records["observations"]
     next_id = max((r["obs_id"] for r in curated_obs), default=0) + 1
-    carried = []
+    carried, renumbered = [], {}
     for obs in kept["observations"]:
+        renumbered[obs["obs_id"]] = next_id
         carried.append({**obs, "obs_id": next_id})
         next_id += 1
+    # Withdrawn vintages are always dropped ones: they follow their values' new obs_id.
+    withdrawn = [{**w, "obs_id": renumbered[w["obs_id"]]} for w in kept["withdrawn_values"]
+                 if w["obs_id"] in renumbered]
     # The curated values come first (as published in their reports), then each dropped
     # value in the order the files were accepted: the same order as when they were dropped.
-    assign_vintages(sorted(curated_obs, key=lambda r: (r["published_at"], r["source_id"])) + carried)
+    assign_vintages(sorted(curated_obs, key=lambda r: (r["published_at"], r["source_id"])) + carried,
+                    {w["obs_id"]: w["withdrawn_at"] for w in withdrawn})
     records["observations"] = curated_obs + carried
     records["intake_files"] = kept["intake_files"]
     records["intake_errors"] = kept["intake_errors"]
+    records["withdrawals"] = kept["withdrawals"]
+    records["withdrawn_values"] = withdrawn
     return len(carried)
 
 
@@ -172,7 +204,7 @@ def _write(engine: sa.Engine, records: dict[str, list[dict]], version: dict[str,
     schema.create_all(engine)
     with engine.begin() as conn:
         for name in ("intake_files", "intake_errors", "sources", "areas", "indicators", "figures",
-                     "observations"):
+                     "observations", "withdrawals", "withdrawn_values"):
             table = schema.observation_vintages if name == "observations" else schema.metadata.tables[name]
             if records.get(name):
                 conn.execute(table.insert(), [{c.name: rec.get(c.name) for c in table.columns}
@@ -201,8 +233,11 @@ def build(target: Path | None = None, folder: Path = curated.CURATED,
         if if_missing and target.exists():
             return None
         kept = _merge_intake(records, read_intake_data(target))
-        accepted = [f["sha256"] for f in records.get("intake_files", []) if f["status"] == "accepted"]
-        version = {"data_version": data_version(curated_version, accepted),
+        files = records.get("intake_files", [])
+        accepted = [f["sha256"] for f in files if f["status"] == "accepted"]
+        sha_of = {f["intake_id"]: f["sha256"] for f in files}
+        withdrawn = [sha_of[w["intake_id"]] for w in records.get("withdrawals", [])]
+        version = {"data_version": data_version(curated_version, accepted, withdrawn),
                    "curated_version": curated_version}
         with new_snapshot(target, copy_current=False) as engine:
             _write(engine, records, version)
@@ -228,8 +263,8 @@ def ensure_built(target: Path | None = None) -> bool:
     if target.exists():
         if _current_layout(target):
             return False
-        # Written by an earlier version of the project (no served_observations): rebuild,
-        # which keeps every value the drop folder added.
+        # Written by an earlier version of the project (no served_observations, or no
+        # withdrawal tables): rebuild, which keeps every value the drop folder added.
         return build(target) is not None
     return build(target, if_missing=True) is not None
 
@@ -238,6 +273,6 @@ def _current_layout(target: Path) -> bool:
     engine = snapshot_engine(target)
     try:
         with engine.connect() as conn:
-            return schema.has_served(conn)
+            return schema.has_served(conn) and schema.has_withdrawals(conn)
     finally:
         engine.dispose()

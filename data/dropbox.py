@@ -32,8 +32,8 @@ from typing import Callable
 
 import sqlalchemy as sa
 
-from data import messages, schema, settings
-from data.build import data_version, meta
+from data import messages, schema, settings, withdraw
+from data.build import meta, version_from
 from data.engine import snapshot_engine
 from data.error_reports import stored_errors, write_reports
 from data.intake import IntakeError, Plan, StoreState, apply, check
@@ -152,9 +152,11 @@ def process(path: Path, store: Path | None = None, folders: Folders | None = Non
         if unfinished:
             return _finish(unfinished, copy, folders, store, inbox_file=path)
         received = datetime.fromtimestamp(before[1] / 1e9, timezone.utc).replace(tzinfo=None, microsecond=0)
-        first = next((r for r in history if r["status"] == "accepted"), None)
+        first = withdraw.standing(store, history)  # the accepted copy of this content, if not withdrawn
         if first is not None:
             return _file_duplicate(path, copy, sha, first, store, folders, received)
+        if withdraw.is_request(path.name, copy):  # a text file asking to withdraw an accepted file
+            return withdraw.file_request(path, copy, sha, store, folders, received)
         return _file_new(path, copy, sha, store, folders, received, progress)
 
 
@@ -296,15 +298,13 @@ def _file_duplicate(path, copy, sha, first, store, folders, received) -> Outcome
                    next_id, target)
 
 
-def _bump_version(conn, sha: str) -> None:
+def _bump_version(conn, sha: str | None = None) -> None:
+    """A new data version: after an accepted file, and after a withdrawal (data/withdraw.py)."""
     values = dict(conn.execute(sa.select(meta.c.key, meta.c.value)).all())
-    f = schema.intake_files
-    accepted = list(conn.execute(sa.select(f.c.sha256).where(f.c.status == "accepted")
-                                 .order_by(f.c.intake_id)).scalars())
     curated = values.get("curated_version", values.get("data_version", ""))
     conn.execute(sa.delete(meta).where(meta.c.key.in_(("data_version", "curated_version"))))
     conn.execute(meta.insert(), [{"key": "curated_version", "value": curated},
-                                 {"key": "data_version", "value": data_version(curated, accepted)}])
+                                 {"key": "data_version", "value": version_from(conn, curated)}])
 
 
 def _remove_from_inbox(path: Path, sha: str) -> None:

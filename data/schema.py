@@ -14,7 +14,9 @@ in ``observation_vintages``.
 
 ``intake_files`` records every spreadsheet the drop folder processed, accepted or not, and
 ``intake_errors`` the problems found in it. Sources, areas and indicators declared in a
-dropped file carry its ``intake_id``; curated ones have none.
+dropped file carry its ``intake_id``; curated ones have none. A withdrawn file's values stay
+in ``observation_vintages``; ``withdrawn_values`` says since when each no longer counts (the
+latest vintage is then the newest one not withdrawn).
 """
 from __future__ import annotations
 
@@ -118,6 +120,33 @@ def add_message_columns(conn) -> None:
     transaction, on the snapshot being written."""
     for name in ("msg", "params"):
         conn.exec_driver_sql(f"ALTER TABLE intake_errors ADD COLUMN IF NOT EXISTS {name} VARCHAR")
+
+
+# A withdrawn file (``data/withdraw.py``): its values leave the current view, nothing is
+# deleted. ``withdrawals`` says which file, when, why and by which request; ``withdrawn_values``
+# names each vintage withdrawn and since when, so that an "as of" view before that moment
+# still shows it and one after shows the earlier vintage (or nothing) instead.
+withdrawals = sa.Table(
+    "withdrawals", metadata,
+    sa.Column("withdrawal_id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("intake_id", sa.Integer, nullable=False),  # the accepted file withdrawn
+    sa.Column("withdrawn_at", sa.DateTime, nullable=False),  # UTC
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("requested_by", sa.Text, nullable=False),  # "inbox" or "command line"
+    sa.Column("request", sa.Text, nullable=False),  # the request file as kept, or user@host
+    sa.Column("request_intake_id", sa.Integer, nullable=True),  # the request file's own record
+    sa.Column("removed", sa.Integer, nullable=False),  # values that left the current view
+    sa.Column("restored", sa.Integer, nullable=False),  # of them, keys whose earlier value is current again
+    sa.Column("superseded", sa.Integer, nullable=False),  # values later files had already revised
+    sa.Column("later_files", sa.Text, nullable=False),  # their stored names, ';'-separated
+)
+
+withdrawn_values = sa.Table(
+    "withdrawn_values", metadata,
+    sa.Column("obs_id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("withdrawal_id", sa.Integer, nullable=False),
+    sa.Column("withdrawn_at", sa.DateTime, nullable=False),
+)
 
 _OBSERVATION_COLUMNS = (
     ("obs_id", sa.Integer), ("indicator_id", sa.Text), ("area", sa.Text), ("period", sa.Text),
@@ -242,3 +271,10 @@ def refresh_served(conn) -> None:
 def has_served(conn) -> bool:
     return bool(conn.exec_driver_sql(
         f"SELECT count(*) FROM duckdb_tables() WHERE table_name = '{SERVED}'").scalar())
+
+
+def has_withdrawals(conn) -> bool:
+    """Stores written before withdrawals existed lack their tables (``ensure_built`` adds them)."""
+    return conn.exec_driver_sql(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name IN ('withdrawals', 'withdrawn_values')"
+    ).scalar() == 2

@@ -46,12 +46,17 @@ class Filters:
 def _as_of(as_of: date):
     """The observations as they stood at the end of ``as_of``: for each (indicator, area,
     period), the latest vintage published by then (curated values count as published on
-    the last day their report's date can mean; dropped ones when their file was accepted)."""
+    the last day their report's date can mean; dropped ones when their file was accepted),
+    leaving out vintages withdrawn by then."""
     v = schema.observation_vintages
     newest_first = sa.func.row_number().over(partition_by=(v.c.indicator_id, v.c.area, v.c.period),
                                              order_by=v.c.vintage.desc())
+    end = as_of + timedelta(days=1)
+    w = schema.withdrawn_values  # a vintage withdrawn by then no longer counts (data/withdraw.py)
     ranked = (sa.select(*v.c, newest_first.label("_rank"))
-              .where(v.c.published_at < as_of + timedelta(days=1)).subquery())
+              .where(v.c.published_at < end,
+                     v.c.obs_id.not_in(sa.select(w.c.obs_id).where(w.c.withdrawn_at < end)))
+              .subquery())
     return sa.select(*(c for c in ranked.c if c.name != "_rank")).where(ranked.c._rank == 1) \
         .subquery("observations")
 

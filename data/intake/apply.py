@@ -178,7 +178,9 @@ def _insert_values(conn, values: dict, first_id: int, intake_id: int, now, store
             "obs_id": "? + v.seq", "period_start": "CAST(p.period_start AS DATE)",
             "period_end": "CAST(p.period_end AS DATE)", "span_class": "p.span_class", "span_label": "p.span_label",
             "origin_file": "? || CASE WHEN v._sheet = '' THEN '' ELSE ', sheet ' || v._sheet END",
-            "vintage": "CASE WHEN v._before_vintage >= 0 THEN v._before_vintage + 1 ELSE 1 END",
+            # After the newest vintage of the key, withdrawn ones included (data/withdraw.py).
+            "vintage": "1 + coalesce((SELECT max(o.vintage) FROM observation_vintages o WHERE o.indicator_id = "
+                       "v.indicator_id AND o.area = v.area AND o.period = v.period), 0)",
             "revises_obs_id": "nullif(v._before_obs_id, -1)", "is_latest": "true",
             "revised": "v._action = 'revised'", "intake_id": "?", "published_at": "?",
         }
