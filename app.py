@@ -55,7 +55,7 @@ def create_app() -> Dash:
     routes.register(app.server)
     # One error handler for every route; an unknown page answers 404 with the site around it.
     errors.register(app.server, page_index=app.index, known_page=shell.known_page)
-    updates.register(app)  # template download, status JSON, and the watcher if PKPI_WATCH=1
+    updates.register(app)  # template and withdrawal-request downloads, status JSON
 
     app.layout = html.Div([
         dcc.Location(id="url"),
@@ -114,6 +114,8 @@ def main(argv=None) -> None:
                    help="port (default %(default)s)")
     args = p.parse_args(argv)
     app = create_app()
+    from data.watcher import serve_dropbox
+    serve_dropbox()  # the drop folder's folders, and its watcher unless PKPI_WATCH=0
     app.run(host=args.host, port=args.port, debug=settings.get("PKPI_DEBUG") == "1")
 
 

@@ -129,7 +129,8 @@ def cmd_watch(args) -> int:
     import threading
 
     from data.build import ensure_built
-    from data.dropbox import Folders, Watcher
+    from data.dropbox import Folders
+    from data.watcher import Watcher
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stdout)
     ensure_built()
     folders = Folders.default().ensure()

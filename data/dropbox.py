@@ -19,7 +19,6 @@ filed as a duplicate.
 """
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import logging
 import os
@@ -355,7 +354,7 @@ def _finish(rec: dict, copy: Path, folders: Folders, store: Path, inbox_file: Pa
     return Outcome(rec["original_name"], "recovered", message, rec["intake_id"], target)
 
 
-# --- The inbox, and watching it ------------------------------------------------------------
+# --- The whole inbox (watching it: data/watcher.py) ------------------------------------------
 
 def process_inbox(store: Path | None = None, folders: Folders | None = None,
                   progress_for: Callable[[Path], Callable[[int], None] | None] | None = None) -> list[Outcome]:
@@ -369,108 +368,3 @@ def process_inbox(store: Path | None = None, folders: Folders | None = None,
     for path in inbox_files(folders):
         outcomes.append(process(path, store, folders, progress_for(path) if progress_for else None))
     return outcomes
-
-
-class Watcher:
-    """Polls the inbox (file-system events are unreliable on network shares) and files each
-    file once it has not changed between two polls. Of all the watchers started on one
-    store (in server workers, ``manage.py watch``), one works at a time: the one holding
-    the watch lock; the others stand by and take over if it stops."""
-
-    def __init__(self, store: Path | None = None, folders: Folders | None = None,
-                 poll: float | None = None, report: Callable[[Outcome], None] | None = None):
-        self.store = Path(store or settings.db_path())
-        self.folders = folders or Folders.default()
-        self.poll = poll or settings.poll_seconds()
-        self.report = report or (lambda o: log.info("%s", o.message))
-        self._seen: dict[Path, tuple[int, int]] = {}
-        self._failed: dict[Path, tuple[int, int]] = {}
-        self._waiting: dict[Path, tuple[int, int]] = {}
-        self._lock_fd: int | None = None
-
-    def _elected(self) -> bool:
-        if self._lock_fd is not None:
-            return True
-        self.store.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.store.with_name(self.store.name + ".watcher"), os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            return False
-        self._lock_fd = fd
-        log.info("watching %s every %gs", self.folders.inbox, self.poll)
-        return True
-
-    def release(self) -> None:
-        if self._lock_fd is not None:
-            os.close(self._lock_fd)
-            self._lock_fd = None
-
-    def poll_once(self) -> list[Outcome]:
-        """File what has been stable since the last poll. Returns what happened."""
-        if not self._elected() or not self.store.exists():
-            return []
-        self.folders.ensure()
-        current = {}
-        for path in inbox_files(self.folders):
-            try:
-                current[path] = _signature(path)
-            except FileNotFoundError:
-                continue
-        ready = [p for p, sig in current.items() if self._seen.get(p) == sig and self._failed.get(p) != sig]
-        self._seen = current
-        outcomes = []
-        if any(self.folders.work.iterdir()):
-            with writer_lock(self.store):
-                for o in recover(self.store, self.folders):
-                    outcomes.append(o)
-                    self.report(o)
-        for path in ready:
-            try:
-                outcome = process(path, self.store, self.folders)
-            except Exception:  # the file stays in the inbox; tried again when it changes
-                log.exception("could not file %s; it stays in the inbox", path.name)
-                self._failed[path] = current[path]
-                continue
-            if outcome.status == "waiting":
-                if self._waiting.get(path) != current[path]:
-                    self.report(outcome)
-                self._waiting[path] = current[path]
-                continue
-            self._waiting.pop(path, None)
-            outcomes.append(outcome)
-            self.report(outcome)
-        return outcomes
-
-    def run(self, stop: threading.Event) -> None:
-        try:
-            while not stop.is_set():
-                try:
-                    self.poll_once()
-                except Exception:
-                    log.exception("watcher: unexpected error; trying again at the next poll")
-                stop.wait(self.poll)
-        finally:
-            self.release()
-
-
-_background: tuple[threading.Thread, threading.Event] | None = None
-
-
-def start_background_watcher() -> bool:
-    """Run a watcher in a daemon thread of this process (``PKPI_WATCH=1``). Once per process."""
-    global _background
-    if _background is not None:
-        return False
-    if not log.handlers and not logging.getLogger().handlers:
-        handler = logging.StreamHandler()  # the server's log: what was filed, and why not
-        handler.setFormatter(logging.Formatter("%(asctime)s pkpi.dropbox %(message)s"))
-        log.addHandler(handler)
-        log.setLevel(logging.INFO)
-    stop = threading.Event()
-    watcher = Watcher()
-    thread = threading.Thread(target=watcher.run, args=(stop,), name="pkpi-dropbox-watcher", daemon=True)
-    thread.start()
-    _background = (thread, stop)
-    return True

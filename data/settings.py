@@ -43,9 +43,10 @@ SETTINGS: tuple[Setting, ...] = (
             "would expand to more than 25 times this when opened is refused too."),
     Setting("PKPI_MAX_ROWS", "100000",
             "Most rows (values and declarations, all sheets together) one dropped file may hold."),
-    Setting("PKPI_WATCH", "0",
-            "Set to 1 to run the drop-folder watcher inside the dashboard: one process at a time "
-            "watches (the others stand by), so it is safe with several workers."),
+    Setting("PKPI_WATCH", "1",
+            "The dashboard (`./pkpi run`, `python app.py`, every gunicorn worker) reads the drop "
+            "folder's inbox by itself: one process at a time watches, the others stand by. Set to 0 "
+            "to turn this off; files then wait until `python manage.py ingest` files them."),
     Setting("PKPI_ANSWER_CACHE", "128",
             "Page answers (a family page's charts, the Data page's table) each server worker keeps "
             "per data version and callback, least recently used out first (a large family page's "

@@ -61,15 +61,65 @@ _WITHDRAW = re.compile(r"^\s*(?:withdraw|撤回)(?:\s*[:：]\s*|\s+)(\S.*?)\s*$"
 _REASON = re.compile(r"^\s*(?:reason|原因|理由)\s*[:：]?\s*(.*?)\s*$", re.IGNORECASE)
 
 
+# What a refusal says, by code (stored with the code in intake_errors; ``render_stored``).
+MESSAGES = {
+    "withdraw-no-name": N_("Name the file to withdraw (as the Updates page shows it, "
+                              "after \"Kept as accepted/\")."),
+    "withdraw-ambiguous": N_("Several accepted files were saved as '{name}': {names}. Give "
+                              "the name the one to withdraw was kept under."),
+    "withdraw-unknown-file": N_("No accepted file is called '{name}'. Give the name it was "
+                              "kept under, as the Updates page shows it (\"Kept as "
+                              "accepted/...\")."),
+    "withdraw-not-loaded": N_("{name} was not loaded (it had problems), so nothing from it is "
+                              "in the dashboard and there is nothing to withdraw."),
+    "withdraw-duplicate": N_("{name} changed nothing: the same file had already been accepted "
+                              "as {first}. To take its values back, withdraw {first}."),
+    "withdraw-not-a-file": N_("{name} is not a file of values (it was a {status}), so there "
+                              "is nothing to withdraw."),
+    "withdraw-twice": N_("{name} was already withdrawn on {when} UTC (reason: {reason}); "
+                              "nothing changed."),
+    "withdraw-no-reason": N_("Say why {name} is withdrawn: add a line \"reason: ...\" "
+                              "(it is shown with the withdrawal)."),
+    "withdraw-nothing": N_("{name} added no value (every row in it was already published "
+                              "exactly so), so withdrawing it would change nothing."),
+    "withdraw-unreadable": N_("This request could not be read as text. Save it as plain "
+                              "text (.txt) and put it in the inbox again."),
+    "withdraw-no-line": N_("A withdrawal request names the file to take back on a line "
+                              "\"withdraw <name>\", with a line \"reason: ...\" below it. This "
+                              "file has no such line."),
+}
+
+
 class Refused(Exception):
     """A withdrawal that cannot be made, with the reason in plain words (``render(lang)``)."""
 
-    def __init__(self, code: str, template: str, given: str = "", **params):
-        self.code, self.template, self.given, self.params = code, template, given, params
+    def __init__(self, code: str, given: str = "", **params):
+        self.code, self.template, self.given, self.params = code, MESSAGES[code], given, params
         super().__init__(self.render("en"))
 
     def render(self, lang: str = "en") -> str:
         return i18n.gettext_for(lang)(self.template).format(**self.params)
+
+
+def render_stored(code: str, message: str, lang: str) -> str:
+    """A refusal stored in English (``message``) in another language: its parameters are
+    read back from the English text with the code's template. As stored when that fails."""
+    template = MESSAGES.get(code)
+    if template is None:
+        return message
+    names: list[str] = []
+
+    def group(m: re.Match) -> str:
+        if m.group(1) in names:
+            return f"(?P={m.group(1)})"
+        names.append(m.group(1))
+        return f"(?P<{m.group(1)}>.*?)"
+
+    pattern = re.sub(r"\\\{(\w+)\\\}", group, re.escape(template))
+    found = re.fullmatch(pattern, message, re.DOTALL)
+    if not found:
+        return message
+    return i18n.gettext_for(lang)(template).format(**found.groupdict())
 
 
 @dataclass
@@ -115,8 +165,7 @@ def find_file(conn, name: str) -> dict:
     when only one accepted file had it)."""
     wanted = _clean(name)
     if not wanted:
-        raise Refused("withdraw-no-name", N_("Name the file to withdraw (as the Updates page shows it, "
-                                             "after \"Kept as accepted/\")."), name)
+        raise Refused("withdraw-no-name", name)
     rows = [dict(r) for r in conn.execute(sa.select(f).order_by(f.c.intake_id)).mappings()]
     exact = [r for r in rows if r["stored_name"] == wanted] or \
         [r for r in rows if r["stored_name"].lower() == wanted.lower()]
@@ -127,12 +176,9 @@ def find_file(conn, name: str) -> dict:
     if len(standing) == 1:
         return standing[0]
     if len(standing) > 1:
-        raise Refused("withdraw-ambiguous", N_("Several accepted files were saved as '{name}': {names}. Give "
-                                               "the name the one to withdraw was kept under."), name,
+        raise Refused("withdraw-ambiguous", name,
                       name=wanted, names=", ".join(r["stored_name"] for r in standing))
-    raise Refused("withdraw-unknown-file", N_("No accepted file is called '{name}'. Give the name it was "
-                                              "kept under, as the Updates page shows it (\"Kept as "
-                                              "accepted/...\")."), name, name=wanted)
+    raise Refused("withdraw-unknown-file", name, name=wanted)
 
 
 def _withdrawal_of(conn, intake_id: int) -> dict | None:
@@ -143,22 +189,18 @@ def _withdrawal_of(conn, intake_id: int) -> dict | None:
 def _check(conn, rec: dict, given: str) -> None:
     name = rec["stored_name"]
     if rec["status"] == "rejected":
-        raise Refused("withdraw-not-loaded", N_("{name} was not loaded (it had problems), so nothing from it is "
-                                                "in the dashboard and there is nothing to withdraw."),
+        raise Refused("withdraw-not-loaded",
                       given, name=name)
     if rec["status"] == "duplicate":
         first = conn.execute(sa.select(f.c.stored_name).where(f.c.intake_id == rec["duplicate_of"])).scalar()
-        raise Refused("withdraw-duplicate", N_("{name} changed nothing: the same file had already been accepted "
-                                               "as {first}. To take its values back, withdraw {first}."),
+        raise Refused("withdraw-duplicate",
                       given, name=name, first=first)
     if rec["status"] != "accepted":
-        raise Refused("withdraw-not-a-file", N_("{name} is not a file of values (it was a {status}), so there "
-                                                "is nothing to withdraw."), given, name=name,
+        raise Refused("withdraw-not-a-file", given, name=name,
                       status=rec["status"])
     done = _withdrawal_of(conn, rec["intake_id"])
     if done:
-        raise Refused("withdraw-twice", N_("{name} was already withdrawn on {when} UTC (reason: {reason}); "
-                                           "nothing changed."), given, name=name,
+        raise Refused("withdraw-twice", given, name=name,
                       when=f"{done['withdrawn_at']:%Y-%m-%d %H:%M}", reason=done["reason"])
 
 
@@ -172,15 +214,13 @@ def withdraw_on(conn, name: str, reason: str, requested_by: str, request: str, n
     _check(conn, rec, name)
     reason = " ".join(reason.split())
     if not reason:
-        raise Refused("withdraw-no-reason", N_("Say why {name} is withdrawn: add a line \"reason: ...\" "
-                                               "(it is shown with the withdrawal)."), name,
+        raise Refused("withdraw-no-reason", name,
                       name=rec["stored_name"])
     intake_id = rec["intake_id"]
     counts = conn.execute(sa.select(sa.func.count(), sa.func.count().filter(v.c.is_latest))
                           .where(v.c.intake_id == intake_id)).one()
     if not counts[0]:
-        raise Refused("withdraw-nothing", N_("{name} added no value (every row in it was already published "
-                                             "exactly so), so withdrawing it would change nothing."),
+        raise Refused("withdraw-nothing",
                       name, name=rec["stored_name"])
     total, removed = counts
     later = list(conn.execute(sa.text(
@@ -277,8 +317,7 @@ def is_request(name: str, copy: Path) -> bool:
 def parse_request(text: str | None) -> tuple[str, str]:
     """(file named, reason) from a request's text."""
     if text is None:
-        raise Refused("withdraw-unreadable", N_("This request could not be read as text. Save it as plain "
-                                                "text (.txt) and put it in the inbox again."))
+        raise Refused("withdraw-unreadable")
     name, reason, rest, in_reason = None, [], [], False
     for line in _lines(text):
         named, why = _WITHDRAW.match(line), _REASON.match(line)
@@ -290,9 +329,7 @@ def parse_request(text: str | None) -> tuple[str, str]:
         else:
             (reason if in_reason else rest).append(line)
     if name is None:
-        raise Refused("withdraw-no-name", N_("A withdrawal request names the file to take back on a line "
-                                             "\"withdraw <name>\", with a line \"reason: ...\" below it. This "
-                                             "file has no such line."))
+        raise Refused("withdraw-no-line")
     return name, " ".join(reason or rest)
 
 

@@ -9,7 +9,8 @@ from data import schema
 from data.engine import reader
 
 f, e, v = schema.intake_files, schema.intake_errors, schema.observation_vintages
-i, s = schema.indicators, schema.sources
+i, s, a = schema.indicators, schema.sources, schema.areas
+w = schema.withdrawals
 
 
 def _frame(engine, query) -> pd.DataFrame:
@@ -19,8 +20,20 @@ def _frame(engine, query) -> pd.DataFrame:
 
 
 def recent_files(limit: int = 30, engine: sa.Engine | None = None) -> pd.DataFrame:
-    """The most recently processed files, newest first."""
-    return _frame(engine, sa.select(f).order_by(f.c.intake_id.desc()).limit(limit))
+    """The most recently processed files, newest first, with when and why each accepted one
+    was withdrawn (None if it was not)."""
+    q = (sa.select(f, w.c.withdrawn_at, w.c.reason.label("withdrawn_reason"))
+         .select_from(f.outerjoin(w, w.c.intake_id == f.c.intake_id))
+         .order_by(f.c.intake_id.desc()).limit(limit))
+    return _frame(engine, q)
+
+
+def withdrawals(limit: int = 30, engine: sa.Engine | None = None) -> pd.DataFrame:
+    """The most recent withdrawals, newest first, with the file each took back."""
+    q = (sa.select(w, f.c.original_name, f.c.stored_name, f.c.processed_at.label("accepted_at"))
+         .select_from(w.join(f, f.c.intake_id == w.c.intake_id))
+         .order_by(w.c.withdrawal_id.desc()).limit(limit))
+    return _frame(engine, q)
 
 
 def file_errors(intake_id: int, limit: int = 200, engine: sa.Engine | None = None) -> pd.DataFrame:
@@ -34,7 +47,9 @@ def file_observations(intake_id: int, limit: int = 200, engine: sa.Engine | None
     """Values a file added, each with the value it replaced (if it is a later vintage)."""
     prev = v.alias("prev")
     prev_src = s.alias("prev_src")
-    q = (sa.select(v.c.obs_id, v.c.indicator_id, i.c.name_en.label("indicator_name"), i.c.unit, v.c.area,
+    q = (sa.select(v.c.obs_id, v.c.indicator_id, i.c.name_en.label("indicator_name"),
+                   i.c.name_zh.label("indicator_name_zh"), i.c.unit, v.c.area, a.c.name_en.label("area_name"),
+                   a.c.name_zh.label("area_name_zh"),
                    v.c.period, v.c.period_label, v.c.value, v.c.qualifier, v.c.source_id,
                    s.c.cite_as.label("source_cite_as"), v.c.locator, v.c.quote, v.c.quote_en, v.c.note,
                    v.c.origin_line, v.c.vintage, v.c.revised, v.c.is_latest,
@@ -42,6 +57,7 @@ def file_observations(intake_id: int, limit: int = 200, engine: sa.Engine | None
                    prev_src.c.cite_as.label("previous_cite_as"), prev.c.locator.label("previous_locator"))
          .select_from(v.join(i, v.c.indicator_id == i.c.indicator_id)
                       .join(s, v.c.source_id == s.c.source_id)
+                      .join(a, v.c.area == a.c.area_id)
                       .outerjoin(prev, prev.c.obs_id == v.c.revises_obs_id)
                       .outerjoin(prev_src, prev.c.source_id == prev_src.c.source_id))
          .where(v.c.intake_id == intake_id).order_by(v.c.obs_id).limit(limit))

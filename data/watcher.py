@@ -1,0 +1,290 @@
+"""Watching the inbox, and saying what the watching is doing.
+
+``./pkpi run``, ``python app.py`` and every gunicorn worker start a watcher thread unless
+``PKPI_WATCH=0`` (``serve_dropbox``); ``manage.py watch`` runs one in the foreground. Of
+all the watchers on one store, one works at a time: the one holding the election lock
+(``flock`` on ``<store>.watcher`` beside the store); the others stand by and take over if it
+stops (the kernel releases the lock when its holder dies).
+
+The elected watcher writes what it is doing into that same file, one JSON line rewritten at
+every look: process id and host, when it was elected, when it last looked, how often it
+looks, the file it is reading now, and the files it is waiting for or could not read. The
+Updates page (in whichever worker serves it) reads this line with ``status()`` and checks
+that the lock is still held, so it can say plainly whether the inbox is being read, by
+which process, when it last looked, and why a file is still waiting.
+"""
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+from data import settings
+from data.dropbox import Folders, Outcome, _signature, inbox_files, open_in_excel, process, recover
+from data.store import writer_lock
+
+log = logging.getLogger("pkpi.dropbox")
+
+
+def lock_path(store: Path) -> Path:
+    return store.with_name(store.name + ".watcher")
+
+
+def _utc() -> str:
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+
+
+class Watcher:
+    """Polls the inbox (file-system events are unreliable on network shares) and files each
+    file once it has not changed between two polls. Of all the watchers started on one
+    store (in server workers, ``manage.py watch``), one works at a time: the one holding
+    the watch lock; the others stand by and take over if it stops."""
+
+    def __init__(self, store: Path | None = None, folders: Folders | None = None,
+                 poll: float | None = None, report: Callable[[Outcome], None] | None = None):
+        self.store = Path(store or settings.db_path())
+        self.folders = folders or Folders.default()
+        self.poll = poll or settings.poll_seconds()
+        self.report = report or (lambda o: log.info("%s", o.message))
+        self._seen: dict[Path, tuple[int, int]] = {}
+        self._failed: dict[Path, tuple[int, int]] = {}
+        self._failures: dict[str, str] = {}  # name -> what went wrong (for the Updates page)
+        self._waiting: dict[Path, tuple[int, int]] = {}
+        self._why: dict[str, str] = {}  # name -> why it waits, as process() said
+        self._first: dict[str, float] = {}  # name -> when first seen in the inbox (epoch seconds)
+        self._changing: list[str] = []  # names whose size or time changed since the last look
+        self._lock_fd: int | None = None
+        self._since = ""
+
+    def _elected(self) -> bool:
+        if self._lock_fd is not None:
+            return True
+        self.store.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(lock_path(self.store), os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        self._lock_fd = fd
+        self._since = _utc()
+        log.info("watching %s every %gs", self.folders.inbox, self.poll)
+        return True
+
+    def _beat(self, reading: str | None = None) -> None:
+        """Rewrite the status line (only the elected watcher holds the file open)."""
+        if self._lock_fd is None:
+            return
+        line = json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "since": self._since,
+                           "looked": _utc(), "poll": self.poll, "inbox": str(self.folders.inbox),
+                           "reading": reading, "reading_since": _utc() if reading else None,
+                           "waiting": self._why, "failed": self._failures, "first_seen": self._first,
+                           "changing": self._changing}, ensure_ascii=False) + "\n"
+        data = line.encode()
+        try:
+            os.pwrite(self._lock_fd, data, 0)
+            os.ftruncate(self._lock_fd, len(data))
+        except OSError:  # a full disk must not stop the watching
+            log.exception("could not write the watcher's status")
+
+    def release(self) -> None:
+        if self._lock_fd is not None:
+            try:
+                os.ftruncate(self._lock_fd, 0)  # no status left behind: nobody is watching
+            except OSError:
+                pass
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    def poll_once(self) -> list[Outcome]:
+        """File what has been stable since the last poll. Returns what happened."""
+        if not self._elected() or not self.store.exists():
+            return []
+        self.folders.ensure()
+        current = {}
+        for path in inbox_files(self.folders):
+            try:
+                current[path] = _signature(path)
+            except FileNotFoundError:
+                continue
+        names = {p.name for p in current}
+        self._why = {k: v for k, v in self._why.items() if k in names}
+        self._failures = {k: v for k, v in self._failures.items() if k in names}
+        now = time.time()
+        self._first = {name: self._first.get(name, now) for name in names}
+        self._changing = [p.name for p, sig in current.items() if p in self._seen and self._seen[p] != sig]
+        ready = [p for p, sig in current.items() if self._seen.get(p) == sig and self._failed.get(p) != sig]
+        self._beat()
+        self._seen = current
+        outcomes = []
+        if any(self.folders.work.iterdir()):
+            with writer_lock(self.store):
+                for o in recover(self.store, self.folders):
+                    outcomes.append(o)
+                    self.report(o)
+        for path in ready:
+            self._beat(reading=path.name)
+            try:
+                outcome = process(path, self.store, self.folders)
+            except Exception as exc:  # the file stays in the inbox; tried again when it changes
+                log.exception("could not file %s; it stays in the inbox", path.name)
+                self._failed[path] = current[path]
+                self._failures[path.name] = f"{type(exc).__name__}: {exc}"[:300]
+                continue
+            if outcome.status == "waiting":
+                if self._waiting.get(path) != current[path]:
+                    self.report(outcome)
+                self._waiting[path] = current[path]
+                self._why[path.name] = outcome.message
+                continue
+            self._waiting.pop(path, None)
+            self._why.pop(path.name, None)
+            outcomes.append(outcome)
+            self.report(outcome)
+        self._beat()
+        return outcomes
+
+    def run(self, stop: threading.Event) -> None:
+        try:
+            while not stop.is_set():
+                try:
+                    self.poll_once()
+                except Exception:
+                    log.exception("watcher: unexpected error; trying again at the next poll")
+                stop.wait(self.poll)
+        finally:
+            self.release()
+
+
+_background: tuple[threading.Thread, threading.Event] | None = None
+
+
+def start_background_watcher() -> bool:
+    """Run a watcher in a daemon thread of this process. Once per process."""
+    global _background
+    if _background is not None:
+        return False
+    if not log.handlers and not logging.getLogger().handlers:
+        handler = logging.StreamHandler()  # the server's log: what was filed, and why not
+        handler.setFormatter(logging.Formatter("%(asctime)s pkpi.dropbox %(message)s"))
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
+    stop = threading.Event()
+    watcher = Watcher()
+    thread = threading.Thread(target=watcher.run, args=(stop,), name="pkpi-dropbox-watcher", daemon=True)
+    thread.start()
+    _background = (thread, stop)
+    return True
+
+
+def serve_dropbox() -> bool:
+    """What a serving process does for the drop folder (``app.py``, ``wsgi.py``): make the
+    inbox, accepted and rejected folders, and watch the inbox unless ``PKPI_WATCH=0``.
+    True when this process started a watcher."""
+    try:
+        Folders.default().ensure()
+    except OSError:  # an unreachable share: the Updates page says so; serving goes on
+        log.exception("could not create the drop folder %s", settings.dropbox_dir())
+    return settings.watch_enabled() and start_background_watcher()
+
+
+# --- What the Updates page reads --------------------------------------------------------------
+
+@dataclass
+class Status:
+    reading: bool  # a watcher holds the election lock now
+    enabled: bool  # PKPI_WATCH in this process
+    pid: int | None = None
+    host: str = ""
+    since: datetime | None = None
+    looked: datetime | None = None
+    poll: float = 0.0
+    current: str | None = None  # the file being read now
+    current_since: datetime | None = None
+    waiting: dict[str, str] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)
+    first_seen: dict[str, float] = field(default_factory=dict)
+    changing: list[str] = field(default_factory=list)
+
+    @property
+    def late(self) -> bool:
+        """The watcher has not looked for much longer than it should (busy, or stuck)."""
+        if not self.looked or self.current:
+            return False
+        return (datetime.now(timezone.utc) - self.looked).total_seconds() > max(15.0, 5 * self.poll)
+
+
+def _time(text) -> datetime | None:
+    try:
+        return datetime.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+def status(store: Path | None = None) -> Status:
+    """Whether the inbox is being read now, and by whom (from any process)."""
+    path = lock_path(Path(store or settings.db_path()))
+    enabled = settings.watch_enabled()
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return Status(False, enabled)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            fcntl.flock(fd, fcntl.LOCK_UN)  # nobody holds it: nobody is watching
+            return Status(False, enabled)
+        except BlockingIOError:
+            pass
+        raw = os.pread(fd, 65536, 0).decode("utf-8", errors="replace").split("\n", 1)[0]
+    finally:
+        os.close(fd)
+    try:
+        d = json.loads(raw)
+    except ValueError:  # between two writes: elected, nothing more known yet
+        return Status(True, enabled)
+    return Status(True, enabled, d.get("pid"), d.get("host", ""), _time(d.get("since")), _time(d.get("looked")),
+                  float(d.get("poll") or 0), d.get("reading"), _time(d.get("reading_since")),
+                  d.get("waiting") or {}, d.get("failed") or {}, d.get("first_seen") or {},
+                  d.get("changing") or [])
+
+
+def why_waiting(path: Path, state: Status) -> tuple[str, dict]:
+    """Why a file is still in the inbox, as (reason code, details) for the Updates page.
+
+    Always said: ``excel`` (Excel's lock file is beside it), ``off`` (nobody reads the
+    inbox), ``reading`` (being read now). Once it has waited longer than three looks:
+    ``failed`` (an unexpected error; tried again when the file changes), ``too-large``,
+    ``writing`` (it changed at the last look), ``late`` (the watcher has not looked for a
+    while). Otherwise ``queued``: read within a few seconds."""
+    owner = open_in_excel(path)
+    if owner is not None:
+        return "excel", {"owner": owner.name}
+    if not state.reading:
+        return "off", {}
+    if state.current == path.name:
+        return "reading", {"since": state.current_since}
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return "queued", {}
+    first = state.first_seen.get(path.name, st.st_mtime)
+    if time.time() - first < 3 * max(state.poll, 1.0):
+        return "queued", {}
+    if path.name in state.failed:
+        return "failed", {"error": state.failed[path.name]}
+    if st.st_size > settings.max_file_bytes():
+        return "too-large", {"mb": st.st_size / 1024 / 1024, "limit": settings.max_file_bytes() / 1024 / 1024}
+    if path.name in state.changing or "still being written" in state.waiting.get(path.name, ""):
+        return "writing", {}
+    if state.late:
+        return "late", {"looked": state.looked}
+    return "queued", {}
