@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 
 import dash
+import pandas as pd
 import sqlalchemy as sa
 from dash import Input, Output, State
 from flask import Response, abort
@@ -76,8 +77,7 @@ def status_json():
                     "reading_now": state.current},
         "recent": [{"original_name": r.original_name, "stored_name": r.stored_name, "status": r.status,
                     "summary": r.summary, "processed_at": f"{r.processed_at:%Y-%m-%d %H:%M} UTC",
-                    "withdrawn_at": None if r.withdrawn_at is None or r.withdrawn_at != r.withdrawn_at
-                    else f"{r.withdrawn_at:%Y-%m-%d %H:%M} UTC"}
+                    "withdrawn_at": f"{r.withdrawn_at:%Y-%m-%d %H:%M} UTC" if pd.notna(r.withdrawn_at) else None}
                    for r in recent.itertuples()],
     }
     return Response(json.dumps(body, ensure_ascii=False), mimetype="application/json",

@@ -143,14 +143,24 @@ def describe(stored: str, removed: int, restored: int, superseded: int, later_fi
              reason: str, lang: str = "en") -> str:
     """One plain paragraph: what the withdrawal changed (also for the Updates page)."""
     _ = i18n.gettext_for(lang)
-    text = _("Withdrew accepted/{name}: {removed} of its values left the current view; {restored} of "
-             "them went back to the value they had revised, the others have no value now. "
-             "Reason: {reason}").format(name=stored, removed=removed, restored=restored, reason=reason)
+    parts = [_("Withdrew accepted/{name} (reason: {reason}).").format(name=stored, reason=reason)]
+    parts += changes(removed, restored, superseded, later_files, lang)
+    return " ".join(parts)
+
+
+def changes(removed: int, restored: int, superseded: int, later_files: list[str], lang: str = "en") -> list[str]:
+    """What a withdrawal changed, a sentence per kind of change (none for a zero)."""
+    _ = i18n.gettext_for(lang)
+    out = []
+    if removed - restored:
+        out.append(_("Values no longer shown: {count}.").format(count=removed - restored))
+    if restored:
+        out.append(_("Values back to what they were before the file: {count}.").format(count=restored))
     if superseded:
-        text += " " + _("{count} of its values had already been revised by later files ({files}): those "
-                        "later values stay. Withdraw those files too if they should go.").format(
-                            count=superseded, files=", ".join(later_files))
-    return text
+        out.append(_("Values later files had already revised, which stay as those files have them: {count} "
+                     "({files}). Withdraw those files too if they should go.").format(
+                         count=superseded, files=", ".join(later_files)))
+    return out
 
 
 # --- Finding the file ----------------------------------------------------------------------

@@ -46,6 +46,8 @@ _WAITING = {
 
 
 def _when(value) -> str:
+    if value is None or pd.isna(value):
+        return "—"
     return f"{value:%Y-%m-%d %H:%M} UTC" if isinstance(value, datetime) else str(value)
 
 
@@ -62,8 +64,8 @@ def reading_status(lang: str = "en", state: Status | None = None) -> list:
     state = state or watch_status()
     if state.reading and state.pid:
         ago = (datetime.now(timezone.utc) - state.looked).total_seconds() if state.looked else 0
-        text = _("The inbox is read automatically by process {pid} on {host}, every {poll:g} seconds; it last "
-                 "looked at {time} ({ago:.0f} seconds ago).").format(
+        text = _("The inbox is read automatically by process {pid} on {host}, every {poll:g} s; it last "
+                 "looked at {time} ({ago:.0f} s ago).").format(
                      pid=state.pid, host=state.host, poll=state.poll, time=_clock(state.looked), ago=ago)
         if state.current:
             text += " " + _("It is reading {name} now.").format(name=state.current)
@@ -163,15 +165,15 @@ def summary(r, done: dict, lang: str) -> str:
     _ = i18n.gettext_for(lang)
     status = r["status"]
     if status == "accepted":
-        parts = [_("Accepted: {added} new and {revised} revised values.").format(added=r["added"],
-                                                                                  revised=r["revised"])]
+        parts = [_("Accepted. New values: {added}; revised values: {revised}.").format(
+            added=r["added"], revised=r["revised"])]
         if r["unchanged"]:
-            parts.append(_("{count} rows were already published exactly so.").format(count=r["unchanged"]))
+            parts.append(_("Rows already published exactly so: {count}.").format(count=r["unchanged"]))
         if r["declared"]:
-            parts.append(_("{count} new sources, indicators or areas.").format(count=r["declared"]))
+            parts.append(_("New sources, indicators or areas: {count}.").format(count=r["declared"]))
         return " ".join(parts)
     if status == "rejected":
-        return _("Not loaded: {count} problems found, so nothing from this file was added.").format(
+        return _("Not loaded, so nothing from this file was added. Problems found: {count}.").format(
             count=r["error_count"])
     if status == "duplicate":
         return _("Already applied: the same file had been accepted before, so nothing changed.")
@@ -194,10 +196,12 @@ def _file(r, open_: bool, done: dict, lang: str) -> html.Details:
         body = _errors_table(r, lang)
     elif status == "accepted":
         body = _values_table(r["intake_id"], r["added"] + r["revised"], lang)
-    withdrawn = isinstance(r.get("withdrawn_at"), datetime)
-    head = [html.Strong(_(_STATUS[status]) if status in _STATUS else status, style={"color": _COLOURS.get(status)})]
+    withdrawn = pd.notna(r.get("withdrawn_at"))
+    head = [html.Strong(_(_STATUS[status]) if status in _STATUS else status, style={"color": _COLOURS.get(status)}),
+            f" {r['original_name']} ", html.Span(f"({_when(r['processed_at'])})", className="hint")]
     if withdrawn:
-        head += [" ", html.Strong(_("withdrawn {when}").format(when=_when(r["withdrawn_at"])),
+        head += [" ", html.Strong(_("withdrawn {when}: {reason}").format(when=_when(r["withdrawn_at"]),
+                                                                         reason=r["withdrawn_reason"]),
                                   className="badge withdrawn")]
     kept = [html.P(_("Kept as {path}.").format(path=f"{r['folder']}/{r['stored_name']}"), className="hint")]
     if status == "accepted" and not withdrawn:
@@ -207,8 +211,7 @@ def _file(r, open_: bool, done: dict, lang: str) -> html.Details:
                                    className="download", id=f"{ID}-withdraw-{r['intake_id']}"),
                             _(", write the reason in it, and save it into the inbox.")], className="hint"))
     return html.Details([
-        html.Summary([*head, f" {r['original_name']} ", html.Span(f"({_when(r['processed_at'])})", className="hint"),
-                      html.Div(summary(r, done, lang))]),
+        html.Summary([*head, html.Div(summary(r, done, lang))]),
         html.Div([*kept, *body]),
     ], open=open_, id=f"{ID}-file-{r['intake_id']}", className="source-item")
 
@@ -228,10 +231,7 @@ def _withdrawals(frame, lang: str) -> list:
                                                                           className="hint")]),
             html.Td(d["reason"]),
             html.Td(_(how.get(d["requested_by"], "{request}")).format(request=d["request"])),
-            html.Td(_("{removed} values left the current view; {restored} went back to the earlier value.").format(
-                removed=d["removed"], restored=d["restored"])
-                + ("" if not later else " " + _("{count} had been revised by later files ({files}), which "
-                                                "stay.").format(count=d["superseded"], files=", ".join(later)))),
+            html.Td(" ".join(withdraw.changes(d["removed"], d["restored"], d["superseded"], later, lang))),
         ]))
     return [html.Table([html.Thead(html.Tr([html.Th(h, scope="col") for h in
                                             (_("When"), _("File"), _("Why"), _("Asked"), _("What changed"))])),
@@ -246,7 +246,7 @@ def content(lang: str = "en") -> list:
     for path in inbox_files(Folders.default()):
         code, details = why_waiting(path, state)
         details = {k: (_clock(v) if isinstance(v, datetime) else v) for k, v in details.items()}
-        waiting.append(html.Li(f"{path.name}: " + _(_WAITING[code]).format(**details),
+        waiting.append(html.Li(path.name + ("：" if lang == "zh" else ": ") + _(_WAITING[code]).format(**details),
                                **{"data-reason": code}))
     try:
         files = log.recent_files()

@@ -90,6 +90,9 @@ def start_server(home: Path, extra_env: dict | None = None,
     port = free_port()
     env = {**os.environ, "PKPI_HOME": str(home), **(extra_env or {})}
     env.pop("PKPI_DB", None)
+    for name, value in list(env.items()):  # None: unset (the default applies)
+        if value is None:
+            env.pop(name)
     log = home / "server.log"
     home.mkdir(parents=True, exist_ok=True)
     proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=cwd, env=env,

@@ -54,7 +54,7 @@ def test_withdraw_removes_the_values_now_and_keeps_them_as_of_before(home):
 
     done = withdraw(stored, "entered twice by mistake", now=TOMORROW)
     assert (done.removed, done.restored, done.superseded) == (2, 0, 0)
-    assert "2 of its values left the current view" in done.message()
+    assert done.message() == f"Withdrew accepted/{stored} (reason: entered twice by mistake). Values no longer shown: 2."
     assert values(home) == {}  # the current view, the served table and the export query
     assert sql(home / "pkpi.duckdb", f"SELECT count(*) FROM served_observations WHERE indicator_id = '{IND}'") == [(0,)]
     assert count_vintages(home) == kept  # nothing deleted
@@ -76,6 +76,7 @@ def test_withdrawing_a_revision_brings_the_earlier_value_back(home):
     assert values(home)["2024-02"][0] == 15
     done = withdraw(second, "wrong month", now=TOMORROW)
     assert (done.removed, done.restored) == (1, 1)
+    assert done.message().endswith("Values back to what they were before the file: 1.")
     assert values(home) == {"2024-02": (12, obs()["quote"])}
     assert values(home, as_of=date.today())["2024-02"][0] == 15  # as it stood before the withdrawal
     rows = sql(home / "pkpi.duckdb", "SELECT vintage, value, is_latest FROM observation_vintages "
@@ -114,8 +115,9 @@ def test_withdrawing_a_file_later_files_revised_keeps_the_later_values_and_names
                  sources=(), indicators=())
     done = withdraw(first, "whole file was a draft", now=TOMORROW)
     assert (done.removed, done.restored, done.superseded, done.later_files) == (1, 0, 1, [later])
-    assert f"1 of its values had already been revised by later files ({later}): those later values stay." \
-        in done.message()
+    assert done.message() == (f"Withdrew accepted/{first} (reason: whole file was a draft). Values no longer shown: "
+                              f"1. Values later files had already revised, which stay as those files have them: 1 "
+                              f"({later}). Withdraw those files too if they should go.")
     assert values(home) == {"2024-02": (20, "20 个特派团报告了数据")}  # March is gone, February as fixed
     # Withdrawing the later file too leaves nothing: the first file's 12 never comes back.
     again = withdraw(later, "also a draft", now=TOMORROW + timedelta(hours=1))
@@ -209,7 +211,7 @@ def test_the_withdraw_command(home):
     done = subprocess.run(manage("withdraw", stored, "--reason", "duplicate of the March file"),
                           env=env_for(home), capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith(f"Withdrew accepted/{stored}: 1 of its values left the current view")
+    assert done.stdout == f"Withdrew accepted/{stored} (reason: duplicate of the March file). Values no longer shown: 1.\n"
     again = subprocess.run(manage("withdraw", stored, "--reason", "again"), env=env_for(home),
                            capture_output=True, text=True)
     assert again.returncode == 1 and "was already withdrawn" in again.stderr
