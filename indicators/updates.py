@@ -10,7 +10,7 @@ from data.engine import reader
 
 f, e, v = schema.intake_files, schema.intake_errors, schema.observation_vintages
 i, s, a = schema.indicators, schema.sources, schema.areas
-w = schema.withdrawals
+w, wv = schema.withdrawals, schema.withdrawn_values
 
 
 def _frame(engine, query) -> pd.DataFrame:
@@ -54,12 +54,14 @@ def file_observations(intake_id: int, limit: int = 200, engine: sa.Engine | None
                    s.c.cite_as.label("source_cite_as"), v.c.locator, v.c.quote, v.c.quote_en, v.c.note,
                    v.c.origin_line, v.c.vintage, v.c.revised, v.c.is_latest,
                    prev.c.value.label("previous_value"), prev.c.qualifier.label("previous_qualifier"),
-                   prev_src.c.cite_as.label("previous_cite_as"), prev.c.locator.label("previous_locator"))
+                   prev_src.c.cite_as.label("previous_cite_as"), prev.c.locator.label("previous_locator"),
+                   wv.c.withdrawn_at)
          .select_from(v.join(i, v.c.indicator_id == i.c.indicator_id)
                       .join(s, v.c.source_id == s.c.source_id)
                       .join(a, v.c.area == a.c.area_id)
                       .outerjoin(prev, prev.c.obs_id == v.c.revises_obs_id)
-                      .outerjoin(prev_src, prev.c.source_id == prev_src.c.source_id))
+                      .outerjoin(prev_src, prev.c.source_id == prev_src.c.source_id)
+                      .outerjoin(wv, wv.c.obs_id == v.c.obs_id))
          .where(v.c.intake_id == intake_id).order_by(v.c.obs_id).limit(limit))
     return _frame(engine, q)
 

@@ -143,8 +143,10 @@ def _values_table(intake_id: int, added: int, lang: str) -> list:
                 source=r["previous_cite_as"], locator=r["previous_locator"])
         else:
             change = _("new")
-        if not r["is_latest"]:
-            change += _("; no longer current (revised since, or withdrawn)")
+        if pd.notna(r["withdrawn_at"]):
+            change += _("; withdrawn {when}").format(when=_when(r["withdrawn_at"]))
+        elif not r["is_latest"]:
+            change += _("; revised again since")
         rows.append(html.Tr([
             html.Td(r["origin_line"]), html.Td(registry.name(r, lang)), html.Td(registry.area(r, lang)),
             html.Td(registry.period_label(r, lang)), html.Td(_value(r, "", lang), className="value"),

@@ -120,14 +120,23 @@ def _ok(url: str) -> bool:
         return False
 
 
-def test_dropped_template_appears_in_the_running_dashboard(tmp_path, store, page, console_errors):
-    home = new_home(tmp_path, store)
-    proc, url, log = start_server(home, {"PKPI_WATCH": "1", "PKPI_POLL_SECONDS": "1"})
+def test_dropped_template_appears_in_the_running_dashboard(tmp_path, page, console_errors):
+    """From an empty home, with the settings' defaults (reading on, a look every 2 s) and no
+    command but starting the dashboard: the folders exist, and a filled template saved into
+    the inbox is on its chart within 10 seconds."""
+    home = tmp_path / "fresh-home"
+    defaults = {name: None for name in ("PKPI_WATCH", "PKPI_POLL_SECONDS", "PKPI_DROPBOX", "PKPI_MAX_FILE_MB",
+                                        "PKPI_MAX_ROWS")}
+    proc, url, log = start_server(home, defaults)
     try:
-        # The template as the Updates page links it.
+        assert {p.name for p in (home / "dropbox").iterdir()} >= {"inbox", "accepted", "rejected"}
+        # The template as the Updates page links it; the page says who reads the inbox.
         page.goto(url + "/updates")
         link = page.locator("#updates-template-link")
         assert link.get_attribute("href") == "/download/template.xlsx"
+        reading = page.inner_text("#updates-reading")
+        assert f"The inbox is read automatically by process {proc.pid} on " in reading, reading
+        assert "every 2 s" in reading
         wb = load_workbook(io.BytesIO(_get(url + "/download/template.xlsx")))
         wb["New sources"].append([SOURCE.get(c.value) for c in wb["New sources"][1]])
         wb["New indicators"].append([COUNT.get(c.value) for c in wb["New indicators"][1]])
