@@ -67,12 +67,14 @@ def file_observations(intake_id: int, limit: int = 200, engine: sa.Engine | None
 
 
 def history(indicator_id: str, area: str, period: str, engine: sa.Engine | None = None) -> pd.DataFrame:
-    """Every vintage of one value, oldest first, with its citation (the latest is last)."""
+    """Every vintage of one value, oldest first, with its citation (the latest is last).
+    Vintages of a withdrawn file are left out: they no longer count as published."""
     q = (sa.select(v.c.obs_id, v.c.vintage, v.c.value, v.c.qualifier, v.c.revised, v.c.is_latest,
                    v.c.source_id, s.c.cite_as.label("source_cite_as"), v.c.locator, v.c.quote,
                    v.c.quote_en, v.c.published_at, v.c.intake_id, v.c.origin_file, v.c.origin_line)
          .select_from(v.join(s, v.c.source_id == s.c.source_id))
-         .where(v.c.indicator_id == indicator_id, v.c.area == area, v.c.period == period)
+         .where(v.c.indicator_id == indicator_id, v.c.area == area, v.c.period == period,
+                v.c.obs_id.not_in(sa.select(wv.c.obs_id)))
          .order_by(v.c.vintage))
     return _frame(engine, q)
 

@@ -217,3 +217,13 @@ def test_the_withdraw_command(home):
     assert again.returncode == 1 and "was already withdrawn" in again.stderr
     helped = subprocess.run(manage("withdraw", "--help"), env=env_for(home), capture_output=True, text=True)
     assert helped.returncode == 0 and "usage: python manage.py withdraw" in helped.stdout
+
+
+def test_a_withdrawn_value_is_not_listed_among_earlier_values(home):
+    from indicators import updates
+    drop(home, "v1.xlsx", [obs(value=12)])
+    second = drop(home, "v2.xlsx", [obs(value=15, quote="15 个", revision="yes")], sources=(), indicators=())
+    withdraw(second, "wrong", now=TOMORROW)
+    drop(home, "v3.xlsx", [obs(value=14, quote="14 个", revision="yes")], sources=(), indicators=())
+    past = updates.history(IND, "all_pko", "2024-02", engine=reader(home / "pkpi.duckdb"))
+    assert past["value"].tolist() == [12, 14] and past["vintage"].tolist() == [1, 3]
