@@ -145,7 +145,12 @@ def describe(stored: str, removed: int, restored: int, superseded: int, later_fi
     _ = i18n.gettext_for(lang)
     parts = [_("Withdrew accepted/{name} (reason: {reason}).").format(name=stored, reason=reason)]
     parts += changes(removed, restored, superseded, later_files, lang)
-    return " ".join(parts)
+    return sentences(parts, lang)
+
+
+def sentences(parts: list[str], lang: str) -> str:
+    """Sentences one after another (no space between Chinese ones)."""
+    return ("" if lang == "zh" else " ").join(parts)
 
 
 def changes(removed: int, restored: int, superseded: int, later_files: list[str], lang: str = "en") -> list[str]:

@@ -173,7 +173,7 @@ def summary(r, done: dict, lang: str) -> str:
             parts.append(_("Rows already published exactly so: {count}.").format(count=r["unchanged"]))
         if r["declared"]:
             parts.append(_("New sources, indicators or areas: {count}.").format(count=r["declared"]))
-        return " ".join(parts)
+        return withdraw.sentences(parts, lang)
     if status == "rejected":
         return _("Not loaded, so nothing from this file was added. Problems found: {count}.").format(
             count=r["error_count"])
@@ -233,7 +233,8 @@ def _withdrawals(frame, lang: str) -> list:
                                                                           className="hint")]),
             html.Td(d["reason"]),
             html.Td(_(how.get(d["requested_by"], "{request}")).format(request=d["request"])),
-            html.Td(" ".join(withdraw.changes(d["removed"], d["restored"], d["superseded"], later, lang))),
+            html.Td(withdraw.sentences(withdraw.changes(d["removed"], d["restored"], d["superseded"], later, lang),
+                                       lang)),
         ]))
     return [html.Table([html.Thead(html.Tr([html.Th(h, scope="col") for h in
                                             (_("When"), _("File"), _("Why"), _("Asked"), _("What changed"))])),
