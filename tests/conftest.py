@@ -121,6 +121,17 @@ def server(tmp_path_factory):
     proc.wait(timeout=10)
 
 
+@pytest.fixture
+def dropbox_home(tmp_path, store, monkeypatch) -> Path:
+    """A private PKPI_HOME (a copy of the store, an empty inbox) for this test's process."""
+    from tests.intake_helpers import new_home
+    home = new_home(tmp_path, store)
+    monkeypatch.setenv("PKPI_HOME", str(home))
+    for name in ("PKPI_DB", "PKPI_DROPBOX", "PKPI_WATCH"):
+        monkeypatch.delenv(name, raising=False)
+    return home
+
+
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
     # Playwright cannot download its own browsers here: use Debian's Chromium.

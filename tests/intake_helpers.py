@@ -119,6 +119,17 @@ def query(store: Path, sql: str, **params) -> list:
         engine.dispose()
 
 
+def wait_until(predicate, timeout: float, step: float = 0.3) -> bool:
+    """True once ``predicate()`` is (polling), False if it is not within ``timeout`` seconds."""
+    import time
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(step)
+    return predicate()
+
+
 def folder(home: Path, name: str) -> list[str]:
     path = home / "dropbox" / name
     return sorted(p.name for p in path.iterdir()) if path.is_dir() else []

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from data.engine import reader
 from tests.conftest import start_server
-from tests.intake_helpers import COUNT, new_home, obs, workbook
+from tests.intake_helpers import COUNT, new_home, obs, wait_until as _wait, workbook
 
 NEW_QUOTE = "截至 2024 年 2 月，17 个特派团报告了数据"
 
@@ -23,15 +23,6 @@ NEW_QUOTE = "截至 2024 年 2 月，17 个特派团报告了数据"
 def _status(url: str) -> dict:
     with urllib.request.urlopen(url + "/updates/status.json", timeout=20) as r:
         return json.loads(r.read())
-
-
-def _wait(predicate, timeout: float, step: float = 0.3) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(step)
-    return predicate()
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ import urllib.request
 from openpyxl import load_workbook
 
 from tests.conftest import REPO, free_port, start_server
-from tests.intake_helpers import (COUNT, SOURCE, env_for, folder, manage, new_home, obs, query, sha,
+from tests.intake_helpers import (COUNT, SOURCE, env_for, folder, manage, new_home, obs, query, sha, wait_until,
                                   workbook)
 
 LOCK_ERRORS = ("Traceback", "Could not set lock", "Conflicting lock", "database is locked", "IO Error",
@@ -30,12 +30,7 @@ def _get(url: str, timeout: float = 20) -> bytes:
 
 
 def _wait(predicate, timeout: float, step: float = 0.2) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(step)
-    return predicate()
+    return wait_until(predicate, timeout, step)
 
 
 def test_twenty_files_at_once_while_four_workers_serve(tmp_path, store):

@@ -10,17 +10,12 @@ import pytest
 
 from data.dropbox import Folders
 from data.watcher import Watcher, serve_dropbox, status, why_waiting
-from tests.intake_helpers import new_home, obs, workbook
+from tests.intake_helpers import obs, workbook
 
 
 @pytest.fixture
-def home(tmp_path, store, monkeypatch):
-    home = new_home(tmp_path, store)
-    monkeypatch.setenv("PKPI_HOME", str(home))
-    monkeypatch.delenv("PKPI_DB", raising=False)
-    monkeypatch.delenv("PKPI_DROPBOX", raising=False)
-    monkeypatch.delenv("PKPI_WATCH", raising=False)
-    return home
+def home(dropbox_home):
+    return dropbox_home
 
 
 def test_status_names_the_reading_process_and_its_last_look(home):

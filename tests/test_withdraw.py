@@ -15,19 +15,15 @@ from data.engine import reader
 from data.store import utc_now
 from data.withdraw import Refused, withdraw
 from indicators import query
-from tests.intake_helpers import COUNT, env_for, folder, manage, new_home, obs, query as sql, workbook
+from tests.intake_helpers import COUNT, env_for, folder, manage, obs, query as sql, workbook
 
 IND = COUNT["indicator_id"]
 TOMORROW = utc_now() + timedelta(days=1)  # as-of views go by day: withdraw on a later day
 
 
 @pytest.fixture
-def home(tmp_path, store, monkeypatch):
-    home = new_home(tmp_path, store)
-    monkeypatch.setenv("PKPI_HOME", str(home))
-    monkeypatch.delenv("PKPI_DB", raising=False)
-    monkeypatch.delenv("PKPI_DROPBOX", raising=False)
-    return home
+def home(dropbox_home):
+    return dropbox_home
 
 
 def drop(home, name, rows, **kw):
