@@ -20,7 +20,7 @@ from data.dropbox import Folders, inbox_files
 from data.watcher import status as watch_status
 from indicators import i18n
 from indicators import updates as log
-from layouts.updates import ID, content, reading_status, signature
+from layouts.updates_parts import ID, content, reading_status, signature
 
 
 @dash.callback(Output(f"{ID}-content", "children"), Output(f"{ID}-seen", "data"), Output(f"{ID}-reading", "children"),
