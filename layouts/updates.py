@@ -38,13 +38,13 @@ def layout(**query_args):
             html.Li(_("Within a few seconds it appears below, and its values in the charts.")),
         ]),
         html.H2(_("Take a file back")),
-        html.P([_("To withdraw an accepted file, save a text file into the inbox with the line "),
-                html.Code("withdraw <name>"), _(" (the name it was kept under, shown below) and a line "),
+        html.P([_("To withdraw an accepted file, save a text file into the inbox with a line such as "),
+                html.Code("withdraw 20261202-041500-cpas.xlsx"),
+                _(" (the name it was kept under, shown below) and a line "),
                 html.Code("reason: ..."),
                 _(". Each accepted file below offers this request ready to fill in. Its values leave the "
                   "charts; nothing is deleted, and views as of an earlier day still show them. A value it had "
-                  "revised goes back to the earlier one. From a shell: "),
-                html.Code("python manage.py withdraw NAME --reason ...")], className="hint"),
+                  "revised goes back to the earlier one.")], className="hint"),
         dcc.Interval(id=f"{ID}-refresh", interval=3000),
         dcc.Store(id=f"{ID}-seen", data=signature()),
         dcc.Store(id=f"{ID}-lang", data=lang),
