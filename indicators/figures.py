@@ -546,11 +546,19 @@ def figure(frame: pd.DataFrame, unit: str, selection=None, title: str = "", lang
         layout["annotations"] = annotations
     if thinned:
         layout["meta"]["thinned"] = thinned
+    shade = {"type": "rect", "fillcolor": "#E69F00", "opacity": 0.18, "line": {"width": 0}, "layer": "below"}
     if selection and not categorical:
-        layout["shapes"] = [{"type": "rect", "xref": "x", "yref": "paper",
-                             "x0": selection[0].isoformat(), "x1": selection[1].isoformat(),
-                             "y0": 0, "y1": 1, "fillcolor": "#E69F00", "opacity": 0.18,
-                             "line": {"width": 0}, "layer": "below"}]
+        layout["shapes"] = [{**shade, "xref": "x", "yref": "paper", "x0": selection[0].isoformat(),
+                             "x1": selection[1].isoformat(), "y0": 0, "y1": 1}]
+    elif selection:  # bars: shade the periods (categories) the selection takes in, panel by panel
+        shapes = []
+        for trace in traces:
+            categories = list(dict.fromkeys(x for t in traces if t["xaxis"] == trace["xaxis"] for x in t["x"]))
+            for j in trace.get("selectedpoints", []):
+                k = categories.index(trace["x"][j])
+                shapes.append({**shade, "xref": trace["xaxis"], "yref": f"{trace['yaxis']} domain",
+                               "x0": k - 0.48, "x1": k + 0.48, "y0": 0, "y1": 1})
+        layout["shapes"] = [dict(s) for s in {(s["xref"], s["x0"]): s for s in shapes}.values()]
     return {"data": spans + traces, "layout": layout}
 
 
