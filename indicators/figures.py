@@ -28,7 +28,7 @@ from indicators.i18n import N_
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
 DASHES = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")
 SYMBOLS = {"year": "circle", "fiscal": "circle-open", "partial": "diamond", "point": "square",
-           "cumulative": "triangle-up", "multi-year": "hexagon"}
+           "cumulative": "triangle-down", "multi-year": "triangle-up"}
 SPAN_NAMES = {"year": N_("calendar year"), "fiscal": N_("fiscal year (July–June)"), "partial": N_("part of a year"),
               "point": N_("point in time"), "cumulative": N_("cumulative total"), "multi-year": N_("several years")}
 
@@ -247,10 +247,16 @@ def _wrap(text: str, width: int) -> str:
     not wrap: a long legend entry runs off the chart's right edge)."""
     if len(text) <= width:
         return text
-    if " " not in text:  # Chinese: after "至" ("1948年至<br>2023年6月"), or else anywhere
-        if "至" in text:
+    if re.search(r"[\u4e00-\u9fff]", text):  # Chinese: after "至" or "，", or else anywhere
+        if "至" in text and len(text) <= 2 * width:
             return text.replace("至", "至<br>", 1)
-        return "<br>".join(text[i:i + width] for i in range(0, len(text), width))
+        lines, line = [], ""
+        for ch in text:
+            line += ch
+            if len(line) >= width or (ch in "，；" and len(line) >= width // 2):
+                lines.append(line)
+                line = ""
+        return "<br>".join(lines + ([line] if line else []))
     lines, line = [], ""
     for word in text.split(" "):
         if line and len(line) + 1 + len(word) > width:
@@ -272,8 +278,8 @@ LONG_KINDS = {"year", "fiscal", "multi-year", "cumulative"}
 def time_ticks(starts: list, ends: list, classes: set[str], lang: str = "en") -> dict:
     """A date axis labelled by the kind of period drawn, never finer than a day: calendar
     years ("2017", centred on the year), fiscal years ("2016/17", centred on the turn of the
-    year), or months ("May 2023") when everything drawn lies within a few years and some
-    values are shorter than a year. Gridlines mark the boundaries between periods."""
+    year), or months ("May 2023") when some values are shorter than a year and everything
+    lies within about 13 months. Gridlines mark the boundaries between periods."""
     lo = min(s or e for s, e in zip(starts, ends))
     hi = max(ends)
     pad = timedelta(days=max(20, (hi - lo).days // 40))
@@ -285,7 +291,7 @@ def time_ticks(starts: list, ends: list, classes: set[str], lang: str = "en") ->
         vals = [date(y, 1, 1) for y in years]
         text = [f"{y - 1}/{y % 100:02d}" for y in years]
         minor = [date(y - 1, 7, 1) for y in range(first, last + 2)]
-    elif classes <= LONG_KINDS or (hi - lo).days > 3 * 366:
+    elif classes <= LONG_KINDS or (hi - lo).days > 400:
         step = _nice_step(hi.year - lo.year + 1, 10)
         years = [y for y in range(lo.year, hi.year + 1) if y % step == 0 or step == 1]
         vals = [midpoint(date(y, 1, 1), date(y, 12, 31)) for y in years]
@@ -420,7 +426,7 @@ def figure(frame: pd.DataFrame, unit: str, selection=None, title: str = "", lang
                 name += (f"（{'，'.join(extra)}）" if lang == "zh" else f" ({', '.join(extra)})")
         if not alone:
             legend_chars[p] += min(len(name), 60) + 6
-            legend_lines[p] = max(legend_lines[p], _wrap(name, 60 if lang == "en" else 30).count("<br>") + 1)
+            legend_lines[p] = max(legend_lines[p], _wrap(name, 60 if lang == "en" else 36).count("<br>") + 1)
         dense = count > DENSE
         values = registry.value_labels(shown, lang)
         marks = point_labels(shown, lang)
@@ -428,7 +434,7 @@ def figure(frame: pd.DataFrame, unit: str, selection=None, title: str = "", lang
         colour = series_colour[(ind, area)]
         panel_areas = list(dict.fromkeys(k[1] for k in layout_panels[p]))
         axes = {"xaxis": "x" if p == 0 else f"x{p + 1}", "yaxis": "y" if p == 0 else f"y{p + 1}"}
-        common = {"name": _wrap(name, 60 if lang == "en" else 30), "legendgroup": f"{ind}|{area}|{label}", "showlegend": not alone,
+        common = {"name": _wrap(name, 60 if lang == "en" else 36), "legendgroup": f"{ind}|{area}|{label}", "showlegend": not alone,
                   "legend": "legend" if p == 0 or not many else f"legend{p + 1}",
                   "customdata": custom, "meta": meta, "hovertemplate": HOVER_TEMPLATE, "y": shown["value"], **axes}
         if categorical:
@@ -662,7 +668,7 @@ def break_notes(indicators: pd.DataFrame, lang: str = "en", names: dict[str, str
     return out
 
 
-_GLYPHS = {"circle": "●", "circle-open": "○", "diamond": "◆", "square": "■", "triangle-up": "▲", "hexagon": "⬢"}
+_GLYPHS = {"circle": "●", "circle-open": "○", "diamond": "◆", "square": "■", "triangle-up": "▲", "triangle-down": "▼"}
 
 
 def marker_key(rows, lang: str = "en") -> str:

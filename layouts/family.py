@@ -75,7 +75,8 @@ def source_item(r, lang: str, clicked: bool = False) -> html.Article:
             qualifier=term.name_en if lang == "en" else term.name_zh)
     rows = [
         (_("Value"), value),
-        (_("Period"), f"{registry.period_label(r, lang)} ({r['period']})"),
+        (_("Period"), f"{registry.period_label(r, lang)} ({r['period']})" if lang == "en"
+         else f"{registry.period_label(r, lang)}（{r['period']}）"),
         (_("Area"), registry.area(r, lang)),
         (_("Stated by"), registry.speaker(r, lang)),
         (_("Source"), link),
@@ -245,8 +246,9 @@ def pending_block(view: View, indicator: pd.Series, refs: pd.DataFrame) -> html.
         html.H3(name, className="chart-title"),
         html.P(_("No yearly values yet."), className="message"),
         html.Ul(where, className="figure-ref"),
-        html.P([_("To add them: download the spreadsheet template"), " (",
-                html.A("pkpi-template.xlsx", href="/download/template.xlsx", className="download"), "), ",
+        html.P([_("To add them: download the spreadsheet template"), " (" if view.lang == "en" else "（",
+                html.A("pkpi-template.xlsx", href="/download/template.xlsx", className="download"),
+                "), " if view.lang == "en" else "），",
                 _("pick the indicator “{name}” from its list of indicators, fill one row per year on the "
                   "Observations sheet with the source that states each value and its paragraph or table, "
                   "and save the file into the drop folder (see the Updates page). The chart appears here "
