@@ -64,7 +64,7 @@ def id_names(lang: str) -> dict[str, str]:
     return out
 
 
-def source_item(r, lang: str, clicked: bool = False) -> html.Article:
+def source_item(r, lang: str, clicked: bool = False, names: dict[str, str] | None = None) -> html.Article:
     _ = i18n.gettext_for(lang)
     link = html.A(registry.citation(r), href=r["source_url"], target="_blank", rel="noopener") \
         if r["source_url"] else html.Span(registry.citation(r))
@@ -85,7 +85,7 @@ def source_item(r, lang: str, clicked: bool = False) -> html.Article:
     body = [html.Dl([x for k, v in rows for x in (html.Dt(k), html.Dd(v))]),
             html.Blockquote(r["quote"], lang="zh-Hans", className="quote"),
             html.P(r["quote_en"], lang="en", className="quote-en")]
-    note = figures.readable(r["note"], id_names(lang), lang)
+    note = figures.readable(r["note"], names if names is not None else id_names(lang), lang)
     if note:
         body.append(html.P([_("Note: "), html.Span(note, lang="en")], className="note"))
     if r.get("revised"):
@@ -126,6 +126,7 @@ def source_panel(view: View) -> list:
         # the value clicked first, then the rest of the selected period in their order
         first = chosen["obs_id"] == view.point
         chosen = pd.concat([chosen[first], chosen[~first]], ignore_index=True)
+    names = id_names(view.lang)
     more = []
     if len(chosen) > PANEL_ITEMS:
         more = [html.P(_("The first {shown} are quoted here; the CSV has every one of them with its "
@@ -135,7 +136,8 @@ def source_panel(view: View) -> list:
         html.A(_("Download CSV of these values"), className="download",
                href=download_href(view, view.indicators, f"{view.family}-selection", selected_only=True)),
         *more,
-        *[source_item(r, view.lang, clicked=r["obs_id"] == view.point) for _i, r in chosen.head(PANEL_ITEMS).iterrows()],
+        *[source_item(r, view.lang, clicked=r["obs_id"] == view.point, names=names)
+          for _i, r in chosen.head(PANEL_ITEMS).iterrows()],
     ]
 
 
