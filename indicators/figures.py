@@ -78,7 +78,9 @@ def series(cols: dict[str, list]) -> dict[tuple, list[int]]:
     """Row positions of each (indicator, area, kind of period), in order of first appearance,
     each in period order: the lines a chart may draw."""
     out: dict[tuple, list[int]] = {}
-    for i, key in enumerate(zip(cols["indicator_id"], cols["area"], cols["span_label"])):
+    # "As of" values are one kind whether the text dates them to a day or to a month
+    kinds = [c if c == "point" else s for c, s in zip(cols["span_class"], cols["span_label"])]
+    for i, key in enumerate(zip(cols["indicator_id"], cols["area"], kinds)):
         out.setdefault(key, []).append(i)
     ends = cols["period_end"]
     for rows in out.values():
