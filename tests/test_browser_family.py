@@ -73,6 +73,8 @@ def test_permalink_round_trips(server, page, browser):
     page.wait_for_selector(".chart-block .main-svg")
     click_point(page, 0, 0)
     page.locator(".source-panel .source-item").first.wait_for()
+    # the address bar is written just after the panel is drawn: wait for the clicked value in it
+    page.wait_for_function("new URL(location.href).searchParams.has('pt')")
     url, panel = page.url, page.inner_text(".source-panel")
     other = browser.new_page()
     other.goto(url)
@@ -132,15 +134,15 @@ def test_clicked_value_is_listed_first(server, page, console_errors, engine):
 
 def test_small_multiples_share_the_selection(server, page, console_errors, engine):
     """/cpas draws 80,000 data points and 71 assessments in separate panels; dragging across
-    the lower panel selects the period on the whole chart and lists both indicators' values."""
+    the lowest panel selects the period on the whole chart and lists every panel's values."""
     page.goto(f"{server}/cpas")
     page.wait_for_selector(".chart-block .main-svg")
     block = page.locator(".chart-block").first
     panels = block.locator(".nsewdrag")
-    assert panels.count() == 2
+    assert panels.count() >= 2
     ticks = block.locator(".xaxislayer-above text").all_text_contents()
     assert ticks and not any(":" in t for t in ticks)
-    area = panels.nth(1)
+    area = panels.nth(panels.count() - 1)
     area.scroll_into_view_if_needed()
     box = area.bounding_box()
     y = box["y"] + box["height"] / 2
