@@ -24,16 +24,17 @@ from layouts.family import cid, drawn_key, render
     Input(cid("from", MATCH), "value"),
     Input(cid("to", MATCH), "value"),
     Input(cid("selection", MATCH), "data"),
+    Input(cid("point", MATCH), "data"),
     State(cid("context", MATCH), "data"),
     State(cid("drawn", MATCH), "data"),
     prevent_initial_call=True,
 )
 @per_data_version(keep=lambda answer: answer[3] is not None)  # an error message is not kept
-def update(indicators, areas, year_from, year_to, selection, context, drawn):
+def update(indicators, areas, year_from, year_to, selection, point, context, drawn):
     family = ctx.outputs_list[0]["id"]["family"]
     context = context or {}
     view = View.from_query({**context, "ind": indicators, "area": areas, "from": year_from, "to": year_to,
-                            "sel": selection}, family)
+                            "sel": selection, "pt": point}, family)
     try:
         key = drawn_key(view)
         if key == drawn:
@@ -49,7 +50,7 @@ def update(indicators, areas, year_from, year_to, selection, context, drawn):
         return [html.P(message, className="message error")], [], no_update, None
 
 
-def _period_of(obs_id) -> str | None:
+def _period_of(obs_id) -> tuple[date, date] | None:
     try:
         period = query.period_of(int(obs_id))
     except (TypeError, ValueError):
@@ -57,38 +58,65 @@ def _period_of(obs_id) -> str | None:
     if period is None:
         return None
     start, end = period
-    return f"{(start or end).isoformat()}/{end.isoformat()}"
+    return (start or end), end
+
+
+def _sel(period: tuple[date, date]) -> str:
+    return f"{period[0].isoformat()}/{period[1].isoformat()}"
+
+
+def _obs_of(point: dict):
+    data = point.get("customdata")
+    if isinstance(data, list):
+        data = data[0] if data else None
+    return data
+
+
+def _dragged(value: dict) -> str | None:
+    """The period a drag selected: the x range on a time axis (any panel's: ``x``, ``x2``...),
+    or on a chart of bars (categories, no dates) the periods of the bars it took in."""
+    for axis, x_range in sorted((value.get("range") or {}).items()):
+        if not axis.startswith("x") or not x_range:
+            continue
+        try:
+            start, end = (date.fromisoformat(str(x)[:10]) for x in x_range)
+        except ValueError:
+            break
+        return f"{min(start, end).isoformat()}/{max(start, end).isoformat()}"
+    periods = [p for p in (_period_of(_obs_of(pt)) for pt in (value.get("points") or [])[:200]) if p]
+    if not periods:
+        return None
+    return _sel((min(p[0] for p in periods), max(p[1] for p in periods)))
 
 
 @dash.callback(
     Output(cid("selection", MATCH), "data"),
+    Output(cid("point", MATCH), "data"),
     Input(cid("chart", MATCH, unit=ALL), "clickData"),
     Input(cid("chart", MATCH, unit=ALL), "selectedData"),
     Input(cid("clear", MATCH), "n_clicks"),
     prevent_initial_call=True,
 )
 def select(_clicks, _selections, _clear):
-    """A click selects the clicked value's period, a drag the dragged range. (The keyboard's
-    way, a data-table row's "Show sources" link, is the permalink with its period selected.)"""
+    """A click selects the clicked value's period and lists that value first; a drag selects
+    the dragged range. (The keyboard's way, a data-table row's "Show sources" link, is the
+    permalink with its period and value selected.)"""
     trigger = ctx.triggered_id
     if not trigger or not ctx.triggered or not ctx.triggered[0]["value"]:
-        return no_update
+        return no_update, no_update
     if trigger["role"] == "clear":
-        return None
+        return None, None
     prop = ctx.triggered[0]["prop_id"].rsplit(".", 1)[1]
     value = ctx.triggered[0]["value"]
     if prop == "clickData":
         points = value.get("points") or []
-        data = points[0].get("customdata") if points else None
-        if isinstance(data, list):
-            data = data[0] if data else None
-        return _period_of(data) or no_update
-    # selectedData: a dragged box gives the x range (dates, maybe with times)
-    x_range = (value.get("range") or {}).get("x")
-    if not x_range:
-        return no_update
-    start, end = (date.fromisoformat(str(x)[:10]) for x in x_range)
-    return f"{min(start, end).isoformat()}/{max(start, end).isoformat()}"
+        obs = _obs_of(points[0]) if points else None
+        period = _period_of(obs)
+        if period is None:
+            return no_update, no_update
+        return _sel(period), int(obs)
+    dragged = _dragged(value)
+    return (dragged, None) if dragged else (no_update, no_update)
 
 
 keep_url_in_step(cid("search", MATCH), cid("url-written", MATCH))

@@ -29,7 +29,7 @@ def download_href(view: View, indicators: tuple[str, ...], name: str, selected_o
     """The file of exactly what a chart (or the source panel) shows: the same View, so the
     same query."""
     v = view.with_(indicators=indicators, selection=view.selection if selected_only else None,
-                   cumulative=cumulative)
+                   cumulative=cumulative, point=None)
     return v.download(ext, name)
 
 
@@ -41,7 +41,10 @@ def _catalog(view: View) -> pd.DataFrame:
 def resolve(view: View, catalog: pd.DataFrame) -> View:
     """Fill in the defaults a bare URL leaves open; drop ids that are not in this family."""
     known = set(catalog["indicator_id"])
-    chosen = tuple(i for i in view.indicators if i in known) or registry.default_indicators(catalog)
+    chosen = tuple(i for i in view.indicators if i in known)
+    if not chosen:
+        pinned = tuple(i for i in PINNED.get(view.family, ()) if i in known)
+        chosen = tuple(dict.fromkeys(pinned + registry.default_indicators(catalog)))[:max(6, len(pinned))]
     return view.with_(indicators=chosen)
 
 
@@ -51,7 +54,17 @@ def drawn_key(view: View) -> str:
     return resolve(view, _catalog(view)).search()
 
 
-def source_item(r, lang: str) -> html.Article:
+def id_names(lang: str) -> dict[str, str]:
+    """Indicator and area ids -> their names in a language: notes name series, never ids."""
+    key = "name_en" if lang == "en" else "name_zh"
+    out = {}
+    for name in ("areas", "indicators"):
+        table = query.table(name)
+        out.update(zip(table["area_id" if name == "areas" else "indicator_id"], table[key]))
+    return out
+
+
+def source_item(r, lang: str, clicked: bool = False, names: dict[str, str] | None = None) -> html.Article:
     _ = i18n.gettext_for(lang)
     link = html.A(registry.citation(r), href=r["source_url"], target="_blank", rel="noopener") \
         if r["source_url"] else html.Span(registry.citation(r))
@@ -62,7 +75,8 @@ def source_item(r, lang: str) -> html.Article:
             qualifier=term.name_en if lang == "en" else term.name_zh)
     rows = [
         (_("Value"), value),
-        (_("Period"), f"{registry.period_label(r, lang)} ({r['period']})"),
+        (_("Period"), f"{registry.period_label(r, lang)} ({r['period']})" if lang == "en"
+         else f"{registry.period_label(r, lang)}（{r['period']}）"),
         (_("Area"), registry.area(r, lang)),
         (_("Stated by"), registry.speaker(r, lang)),
         (_("Source"), link),
@@ -71,11 +85,14 @@ def source_item(r, lang: str) -> html.Article:
     body = [html.Dl([x for k, v in rows for x in (html.Dt(k), html.Dd(v))]),
             html.Blockquote(r["quote"], lang="zh-Hans", className="quote"),
             html.P(r["quote_en"], lang="en", className="quote-en")]
-    if r["note"]:
-        body.append(html.P([_("Note: "), r["note"]], lang="en", className="note"))
+    note = figures.readable(r["note"], names if names is not None else id_names(lang), lang)
+    if note:
+        body.append(html.P([_("Note: "), html.Span(note, lang="en")], className="note"))
     if r.get("revised"):
         body.append(revision_history(r, lang))
-    return html.Article([html.H3(registry.name(r, lang)), *body], className="source-item",
+    head = [html.P(_("The value you clicked"), className="clicked-label")] if clicked else []
+    return html.Article([*head, html.H3(registry.name(r, lang)), *body],
+                        className="source-item" + (" clicked" if clicked else ""),
                         **{"data-obs-id": str(r["obs_id"])})
 
 
@@ -105,6 +122,11 @@ def source_panel(view: View) -> list:
                                                            end=i18n.day(end, view.lang)))]
     if chosen.empty:
         return head + [html.P(_("No value of the charted indicators falls in this period."), className="hint")]
+    if view.point is not None and (chosen["obs_id"] == view.point).any():
+        # the value clicked first, then the rest of the selected period in their order
+        first = chosen["obs_id"] == view.point
+        chosen = pd.concat([chosen[first], chosen[~first]], ignore_index=True)
+    names = id_names(view.lang)
     more = []
     if len(chosen) > PANEL_ITEMS:
         more = [html.P(_("The first {shown} are quoted here; the CSV has every one of them with its "
@@ -114,7 +136,8 @@ def source_panel(view: View) -> list:
         html.A(_("Download CSV of these values"), className="download",
                href=download_href(view, view.indicators, f"{view.family}-selection", selected_only=True)),
         *more,
-        *[source_item(r, view.lang) for _i, r in chosen.head(PANEL_ITEMS).iterrows()],
+        *[source_item(r, view.lang, clicked=r["obs_id"] == view.point, names=names)
+          for _i, r in chosen.head(PANEL_ITEMS).iterrows()],
     ]
 
 
@@ -144,11 +167,11 @@ def _data_table(view: View, cols: dict[str, list]) -> list:
             # A link, not a button with a callback: a page of many rows stays light, and the
             # link is the permalink of the view with this value's period selected.
             html.Td(dcc.Link(button, className="button small", href=here + view.with_(
-                selection=((start or end), end)).search())),
-        ]) for n, a, p, v, c, start, end in zip(
+                selection=((start or end), end), point=int(obs)).search())),
+        ]) for n, a, p, v, c, start, end, obs in zip(
             registry.names(shown, lang), registry.areas(shown, lang), registry.period_labels(shown, lang),
             registry.value_labels(shown, lang), registry.citations(shown), shown["period_start"],
-            shown["period_end"])]),
+            shown["period_end"], shown["obs_id"])]),
     ], className="data-table")
     if len(rows) == total:
         return [table]
@@ -165,15 +188,27 @@ def chart_block(view: View, unit: str, cols: dict[str, list], catalog_all: pd.Da
     unit_name = (term.name_en if view.lang == "en" else term.name_zh) if term else unit
     title = unit_name[:1].upper() + unit_name[1:] + (_(": cumulative totals") if cumulative else "")
     inds = tuple(dict.fromkeys(cols["indicator_id"]))
-    notes = figures.break_notes(catalog_all[catalog_all["indicator_id"].isin(inds)], view.lang)
+    names = id_names(view.lang)
+    notes = figures.break_notes(catalog_all[catalog_all["indicator_id"].isin(inds)], view.lang, names)
     refs = figure_refs[figure_refs["indicator_ids"].map(lambda s: bool(set(s.split(";")) & set(inds)))]
     name = f"{view.family}-{unit}" + ("-totals" if cumulative else "")
-    fig = figures.figure(cols, unit, view.selection, title, view.lang)
+    family_ids = catalog_all.loc[catalog_all["family"] == view.family, "indicator_id"]
+    fig = figures.figure(cols, unit, view.selection, title, view.lang, colours=figures.colour_map(family_ids))
     thinned = figures.thinning_note(fig, view.lang)
+    key = figures.marker_key(cols, view.lang)
+    panels = fig["layout"]["meta"]["panels"]
+    config = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d"], "responsive": True}
+    if view.lang == "zh":
+        config["locale"] = "zh-CN"  # assets/plotly-locale-zh-cn.js
     return html.Figure([
+        html.H3(title, className="chart-title"),
+        *([html.P(_("One panel per indicator: their values differ tenfold or more, so one axis would "
+                    "flatten the smaller ones. The time axis is shared."), className="panels-note")]
+          if panels > 1 else []),
         dcc.Graph(id=cid("chart", view.family, unit=unit + ("-total" if cumulative else "")), figure=fig,
-                  config={"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d"], "responsive": True}),
+                  config=config),
         html.Figcaption([
+            *([html.P(key, className="marker-key")] if key else []),
             html.P(figures.caption(cols, view.lang), className="caption"),
             *([html.P(thinned, className="thinned-note")] if thinned else []),
             *[html.P([_("Break in series: "), n], className="break-note") for n in notes],
@@ -195,21 +230,65 @@ def chart_block(view: View, unit: str, cols: dict[str, list], catalog_all: pd.Da
         title=title, count=len(cols["obs_id"]))})
 
 
+# Series the users look for first, charted first on their family page whenever they have
+# values; while they have none, the page says where the values are and how to add them.
+PINNED = {"conduct": ("sea_allegations",)}
+
+
+def pending_block(view: View, indicator: pd.Series, refs: pd.DataFrame) -> html.Figure:
+    """The place of a series whose values exist only in a report's figure: where they are and
+    how to add them (they are drawn as soon as a dropped spreadsheet brings them)."""
+    _ = i18n.gettext_for(view.lang)
+    name = indicator["name_en"] if view.lang == "en" else indicator["name_zh"]
+    where = [html.Li(_("{source}, figure {figure} ({caption}): the values are drawn in the figure and "
+                       "not stated in the text, so they cannot be quoted from it.").format(
+        source=r["cite_as"], figure=r["figure"],
+        caption=r["caption_en"] if view.lang == "en" else r["caption_quote"])) for _i, r in refs.iterrows()]
+    return html.Figure([
+        html.H3(name, className="chart-title"),
+        html.P(_("No yearly values yet."), className="message"),
+        html.Ul(where, className="figure-ref"),
+        html.P([_("To add them: download the spreadsheet template"), " (" if view.lang == "en" else "（",
+                html.A("pkpi-template.xlsx", href="/download/template.xlsx", className="download"),
+                "), " if view.lang == "en" else "），",
+                _("pick the indicator “{name}” from its list of indicators, fill one row per year on the "
+                  "Observations sheet with the source that states each value and its paragraph or table, "
+                  "and save the file into the drop folder (see the Updates page). The chart appears here "
+                  "once the file is accepted.").format(name=name)], className="hint"),
+    ], className="chart-block pending", **{"data-indicator": indicator["indicator_id"]})
+
+
+def _pending(view: View, catalog: pd.DataFrame, indicators_table: pd.DataFrame,
+             figure_refs: pd.DataFrame) -> list:
+    have = set(catalog["indicator_id"])
+    out = []
+    for ind in PINNED.get(view.family, ()):
+        if ind in have:
+            continue
+        row = indicators_table[indicators_table["indicator_id"] == ind]
+        if row.empty:
+            continue
+        refs = figure_refs[figure_refs["indicator_ids"].map(lambda s, i=ind: i in s.split(";"))]
+        out.append(pending_block(view, row.iloc[0], refs))
+    return out
+
+
 def render(view: View, catalog: pd.DataFrame | None = None) -> tuple[list, list, str]:
     """(charts, source panel, URL search) for a view. Shared by the layout and the callbacks."""
     _ = i18n.gettext_for(view.lang)
     if catalog is None:
         catalog = _catalog(view)
+    indicators_table = query.table("indicators")
+    figure_refs = query.table("figures").merge(query.table("sources")[["source_id", "cite_as"]], on="source_id")
+    pending = _pending(view, catalog, indicators_table, figure_refs)
     if catalog.empty:
-        return [html.P(_("No values in this family yet."), className="message")], [], view.search()
+        return [*pending, html.P(_("No values in this family yet."), className="message")], [], view.search()
     resolved = resolve(view, catalog)
     # The charts draw exactly what the download links return: the same View, the same query.
     shown = query.observations(resolved.filters())
     if shown.empty:
-        return [html.P(_("No values match these filters. Widen the years or choose other indicators."),
+        return [*pending, html.P(_("No values match these filters. Widen the years or choose other indicators."),
                        className="message")], source_panel(resolved), view.search()
-    indicators_table = query.table("indicators")
-    figure_refs = query.table("figures").merge(query.table("sources")[["source_id", "cite_as"]], on="source_id")
     # One chart per unit; cumulative totals ("since 1948") apart, or they flatten every
     # annual value against the axis. Cumulative charts come after the others.
     cols = figures.columns(shown)
@@ -220,7 +299,7 @@ def render(view: View, catalog: pd.DataFrame | None = None) -> tuple[list, list,
     charts = [chart_block(resolved, unit, figures.pick(cols, rows), indicators_table, figure_refs,
                           total if any_total else None)
               for (unit, total), rows in sorted(groups.items(), key=lambda g: g[0][1])]
-    return charts, source_panel(resolved), view.search()
+    return [*pending, *charts], source_panel(resolved), view.search()
 
 
 def _options(catalog: pd.DataFrame, lang: str) -> list[dict]:
@@ -272,6 +351,7 @@ def layout(page_family: str, **query_args):
         ], className="controls", role="group", **{"aria-label": _("Filters shared by every chart")}),
         dcc.Store(id=cid("selection", family), data=View().with_(selection=view.selection).query().get("sel")),
         dcc.Store(id=cid("context", family), data=view.context()),
+        dcc.Store(id=cid("point", family), data=view.point),
         dcc.Store(id=cid("search", family)),
         dcc.Store(id=cid("drawn", family), data=resolved.search() if not catalog.empty else None),
         dcc.Store(id=cid("url-written", family)),

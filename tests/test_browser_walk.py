@@ -31,23 +31,10 @@ PAGES = {
     "/updates": None,
 }
 
-# Problems the walk finds on pages this branch does not own (family pages: charts and break
-# notes are another developer's, issue 13 items 1-4); each case is xfail with its reason, to
-# be removed when the owner's fix lands (the lead reconciles the branches).
-_NAN_BREAK = ('"Break in series: <indicator>: nan": indicators.figures.break_notes prints the empty '
-              'break_note of indicators.csv')
-_ID_BREAK = ("raw indicator ids in break-in-series notes (indicators.csv break_note text such as "
-             "'Differently defined from fatalities_violent_acts'), shown verbatim by indicators.figures.break_notes")
-KNOWN: dict[str, str] = {
-    "/fatalities": _ID_BREAK,
-    "/women": _ID_BREAK,
-    "/conduct": _NAN_BREAK,
-    "/environment": _NAN_BREAK,
-    "/cpas": _NAN_BREAK,
-    "/accountability": _NAN_BREAK + "; and " + _ID_BREAK,
-    "/capability": _NAN_BREAK,
-    "/other": _NAN_BREAK,
-}
+# Problems the walk finds on pages whose fix has not landed yet: {path: reason}, each case
+# xfail with its reason. The family pages' break notes (issue 13 items 1-4) were fixed on the
+# charts branch: no known problem is left.
+KNOWN: dict[str, str] = {}
 
 
 def _cases():
