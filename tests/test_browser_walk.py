@@ -32,7 +32,7 @@ PAGES = {
 }
 
 # Problems the walk finds on pages whose fix has not landed yet: {path: reason}, each case
-# xfail with its reason. The family pages' break notes (issue 13 items 1-4) were fixed on the
+# xfail with its reason (strict: a fixed page fails until its entry is removed). The family pages' break notes (issue 13 items 1-4) were fixed on the
 # charts branch: no known problem is left.
 KNOWN: dict[str, str] = {}
 
@@ -46,7 +46,7 @@ def _cases():
             for name, q in variants:
                 query = "&".join(p for p in (q, "lang=zh" if lang == "zh" else "") if p)
                 url = path + (f"?{query}" if query else "")
-                marks = [pytest.mark.xfail(reason=KNOWN[path], strict=False)] if path in KNOWN else []
+                marks = [pytest.mark.xfail(reason=KNOWN[path], strict=True)] if path in KNOWN else []
                 yield pytest.param(url, lang, id=f"{path}-{lang}-{name}", marks=marks)
 
 
