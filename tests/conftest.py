@@ -124,12 +124,8 @@ def server(tmp_path_factory):
 @pytest.fixture
 def dropbox_home(tmp_path, store, monkeypatch) -> Path:
     """A private PKPI_HOME (a copy of the store, an empty inbox) for this test's process."""
-    from tests.intake_helpers import new_home
-    home = new_home(tmp_path, store)
-    monkeypatch.setenv("PKPI_HOME", str(home))
-    for name in ("PKPI_DB", "PKPI_DROPBOX", "PKPI_WATCH"):
-        monkeypatch.delenv(name, raising=False)
-    return home
+    from tests.intake_helpers import use_home
+    return use_home(tmp_path, store, monkeypatch)
 
 
 @pytest.fixture(scope="session")

@@ -79,7 +79,7 @@ def use_home(tmp_path: Path, store: Path, monkeypatch) -> Path:
     """A new PKPI_HOME (``new_home``) that the drop folder and the dashboard use."""
     home = new_home(tmp_path, store)
     monkeypatch.setenv("PKPI_HOME", str(home))
-    for name in ("PKPI_DB", "PKPI_DROPBOX"):
+    for name in ("PKPI_DB", "PKPI_DROPBOX", "PKPI_WATCH"):
         monkeypatch.delenv(name, raising=False)
     return home
 

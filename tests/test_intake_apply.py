@@ -15,17 +15,14 @@ from data.build import build
 from data.dropbox import process, process_inbox
 from data.engine import reader
 from indicators import query, updates
-from tests.intake_helpers import (COUNT, SHARE, SOURCE, data_dump, env_for, folder, manage, new_home, obs,
+from tests.intake_helpers import (COUNT, SHARE, SOURCE, data_dump, env_for, folder, manage, obs,
                                   query as sql, workbook)
 
 
 @pytest.fixture
-def home(tmp_path, store, monkeypatch):
-    home = new_home(tmp_path, store)
-    monkeypatch.setenv("PKPI_HOME", str(home))
-    monkeypatch.delenv("PKPI_DB", raising=False)
-    monkeypatch.delenv("PKPI_DROPBOX", raising=False)
-    return home
+def home(dropbox_home):
+    """This file's tests work in a private PKPI_HOME (conftest.dropbox_home)."""
+    return dropbox_home
 
 
 def inbox(home, name):

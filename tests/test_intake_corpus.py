@@ -11,17 +11,14 @@ import pytest
 from openpyxl import Workbook, load_workbook
 
 from data.dropbox import process
-from tests.intake_helpers import (COUNT, SHARE, SOURCE, data_dump, env_for, folder, manage, new_home,
+from tests.intake_helpers import (COUNT, SHARE, SOURCE, data_dump, env_for, folder, manage,
                                   obs, query, workbook)
 
 
 @pytest.fixture
-def home(tmp_path, store, monkeypatch):
-    home = new_home(tmp_path, store)
-    monkeypatch.setenv("PKPI_HOME", str(home))
-    monkeypatch.delenv("PKPI_DB", raising=False)
-    monkeypatch.delenv("PKPI_DROPBOX", raising=False)
-    return home
+def home(dropbox_home):
+    """This file's tests work in a private PKPI_HOME (conftest.dropbox_home)."""
+    return dropbox_home
 
 
 def inbox(home: Path, name: str) -> Path:

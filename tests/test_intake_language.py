@@ -10,11 +10,11 @@ import pytest
 
 from data.dropbox import process
 from data.error_reports import stored_errors
-from tests.intake_helpers import obs, query, use_home, workbook
+from tests.intake_helpers import obs, query, workbook
 
 @pytest.fixture
-def home(tmp_path, store, monkeypatch):
-    return use_home(tmp_path, store, monkeypatch)
+def home(dropbox_home):
+    return dropbox_home
 
 
 def _cells(tree) -> list[list[str]]:

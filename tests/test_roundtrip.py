@@ -11,16 +11,13 @@ from data.dropbox import process
 from data.export import export_text
 from data.intake import unguard
 from indicators.query import Filters
-from tests.intake_helpers import data_dump, new_home
+from tests.intake_helpers import data_dump
 
 
 @pytest.fixture
-def home(tmp_path, store, monkeypatch):
-    home = new_home(tmp_path, store)
-    monkeypatch.setenv("PKPI_HOME", str(home))
-    monkeypatch.delenv("PKPI_DB", raising=False)
-    monkeypatch.delenv("PKPI_DROPBOX", raising=False)
-    return home
+def home(dropbox_home):
+    """This file's tests work in a private PKPI_HOME (conftest.dropbox_home)."""
+    return dropbox_home
 
 
 def _drop(home, name: str, text: str):

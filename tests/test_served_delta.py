@@ -12,16 +12,13 @@ import sqlalchemy as sa
 from data import schema, store as store_module
 from data.dropbox import process
 from data.engine import make_engine
-from tests.intake_helpers import COUNT, SHARE, SOURCE, new_home, obs, query as sql, workbook
+from tests.intake_helpers import COUNT, SHARE, SOURCE, obs, query as sql, workbook
 
 
 @pytest.fixture
-def home(tmp_path, store, monkeypatch):
-    home = new_home(tmp_path, store)
-    monkeypatch.setenv("PKPI_HOME", str(home))
-    monkeypatch.delenv("PKPI_DB", raising=False)
-    monkeypatch.delenv("PKPI_DROPBOX", raising=False)
-    return home
+def home(dropbox_home):
+    """This file's tests work in a private PKPI_HOME (conftest.dropbox_home)."""
+    return dropbox_home
 
 
 @pytest.fixture

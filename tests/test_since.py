@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from data.dropbox import process
 from data.engine import reader
 from indicators import updates
-from tests.intake_helpers import COUNT, new_home, obs, workbook
+from tests.intake_helpers import COUNT, obs, workbook
 
 FAMILIES = ("fatalities", "women", "conduct", "environment", "cpas")
 
@@ -37,12 +37,9 @@ def test_window_holds_exactly_the_values_published_in_it(engine):
 
 
 @pytest.fixture
-def home(tmp_path, store, monkeypatch):
-    home = new_home(tmp_path, store)
-    monkeypatch.setenv("PKPI_HOME", str(home))
-    monkeypatch.delenv("PKPI_DB", raising=False)
-    monkeypatch.delenv("PKPI_DROPBOX", raising=False)
-    return home
+def home(dropbox_home):
+    """This file's tests work in a private PKPI_HOME (conftest.dropbox_home)."""
+    return dropbox_home
 
 
 def test_a_revision_lists_the_value_it_replaced(home):
