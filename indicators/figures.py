@@ -579,6 +579,9 @@ def thinning_note(fig: dict, lang: str = "en") -> str:
              "Drag across a period to list every value in it with its source; the CSV has them all.")
 
 
+SPARK_TICKS = 3  # labelled ticks a sparkline keeps (its axis labels are set per period kind)
+
+
 def sparkline(series: pd.DataFrame, unit: str, lang: str = "en", height: int = 130,
               width: int | None = None) -> dict:
     """A small static chart of one comparable series (overview tiles, briefing note)."""
@@ -588,6 +591,12 @@ def sparkline(series: pd.DataFrame, unit: str, lang: str = "en", height: int = 1
     layout.pop("annotations", None)
     if width:
         layout["width"] = width
+    axis = layout.get("xaxis", {})
+    axis.update(tickangle=0, automargin=True)
+    ticks, labels = axis.get("tickvals"), axis.get("ticktext")
+    if ticks and labels and len(ticks) > SPARK_TICKS:  # a tile is too narrow for a full chart's ticks
+        every = -(-len(ticks) // SPARK_TICKS)
+        axis["tickvals"], axis["ticktext"] = ticks[::every], labels[::every]
     for key in [k for k in layout if k.startswith("yaxis")]:
         layout[key]["title"] = None
     for trace in spark["data"]:

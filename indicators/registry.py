@@ -277,12 +277,3 @@ def change_label(latest_row, previous, lang: str = "en") -> str:
     return _("{change} against {value} ({period}).").format(
         change=amount, value=value_label(previous, lang), period=period_label(previous, lang))
 
-
-def tidy_sparkline(spark: dict, lang: str) -> dict:
-    """A sparkline's axis for a small tile or the note: few horizontal ticks, and dates in
-    the interface language (``2023年1月`` rather than ``Jan 2023``)."""
-    axis = spark["layout"]["xaxis"]
-    axis.update(tickangle=0, nticks=4, automargin=True)
-    if lang == "zh":
-        axis["tickformat"] = "%Y年" if axis.get("tickformat") == "%Y" else "%Y年%-m月"
-    return spark

@@ -124,7 +124,6 @@ def _family_block(family: str, view: View, notes: Footnotes, lang: str) -> html.
     row = [html.Div(body, className="brief-text")]
     if len(series) >= 2:  # one point is no trend
         spark = figures.sparkline(series, latest_row["unit"], lang, height=95, width=210)
-        registry.tidy_sparkline(spark, lang)
         row.append(html.Figure(dcc.Graph(figure=spark, config={"staticPlot": True}, id=f"{ID}-spark-{family}"),
                                className="brief-chart", role="img",
                                **{"aria-label": figures.summary(series, latest_row["unit"], lang)}))

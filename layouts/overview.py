@@ -36,7 +36,7 @@ def _tile(family: str, view: View) -> html.Article | None:
     href = family_href(family, view, indicators=(latest_row["indicator_id"],))
     chart = []
     if _has_trend(series):
-        spark = registry.tidy_sparkline(figures.sparkline(series, latest_row["unit"], lang), lang)
+        spark = figures.sparkline(series, latest_row["unit"], lang)
         chart = [html.Figure(dcc.Graph(figure=spark, config={"staticPlot": True}, id=f"{ID}-spark-{family}"),
                              className="tile-chart", role="img",
                              **{"aria-label": figures.summary(series, latest_row["unit"], lang)})]

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from indicators import figures, query, registry
+from indicators import vocabulary as vocab
 
 
 @pytest.fixture(scope="module")
@@ -440,3 +441,25 @@ def test_sea_allegations_say_where_they_are_until_values_are_dropped(tmp_path, s
         assert drawn and sorted(y for _c, ys in drawn for y in ys) == [45.0, 79.0]
     finally:
         query.clear_cache()
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_tile_sparklines_keep_few_ticks_labelled_by_period(store, monkeypatch, lang):
+    """An overview tile is a quarter of the page wide: its sparkline labels at most
+    SPARK_TICKS ticks (the CPAS tile's monthly axis ran eight Chinese month labels into one
+    another), each one a label of the full chart's axis, so no tick shows a time of day."""
+    monkeypatch.setenv("PKPI_DB", str(store))
+    query.clear_cache()
+    drawn = 0
+    for family in vocab.FAMILIES:
+        latest_row, _previous, series = registry.headline_for(query.Filters(), family)
+        if latest_row is None or len(series) < 2:
+            continue
+        full = figures.figure(series, latest_row["unit"], lang=lang)["layout"]["xaxis"]
+        axis = figures.sparkline(series, latest_row["unit"], lang)["layout"]["xaxis"]
+        assert 1 <= len(axis["tickvals"]) <= figures.SPARK_TICKS, (family, axis["ticktext"])
+        assert set(axis["ticktext"]) <= set(full["ticktext"])
+        assert not any(_sub_day(t) for t in axis["ticktext"])
+        drawn += 1
+    assert drawn >= 3  # fatalities, CPAS and capability tiles draw one on the curated store
+    query.clear_cache()
