@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import dash
-from dash import Input, Output, State, no_update
+from dash import Input, Output, State, html, no_update
 
 from callbacks.cache import per_data_version
 from callbacks.urlstate import keep_url_in_step
@@ -32,8 +32,11 @@ def filter_table(family, text, areas, year_from, year_to, context):
         _ = i18n.gettext_for(view.lang)
         message = _("The table could not be filtered: {error}").format(error=exc)
         return [], message, no_update, no_update
-    return (rows(frame, view.lang), count_label(total, view.lang), download_href(view),
-            search(view))
+    count = count_label(total, view.lang)
+    if view.problems:  # a filter box that cannot be used is said, not silently dropped
+        count = [count, " ", *(html.Span(p.text(view.lang) + " ", className="message-inline error", role="alert")
+                               for p in view.problems)]
+    return rows(frame, view.lang), count, download_href(view), search(view)
 
 
 keep_url_in_step(f"{ID}-search", f"{ID}-url-written")

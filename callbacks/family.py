@@ -8,6 +8,7 @@ from dash import ALL, MATCH, Input, Output, State, ctx, html, no_update
 from dash.exceptions import PreventUpdate
 
 from callbacks.cache import per_data_version
+from callbacks.shell import filter_problems
 from callbacks.urlstate import keep_url_in_step
 from indicators import i18n, query
 from indicators.view import View
@@ -41,7 +42,8 @@ def update(indicators, areas, year_from, year_to, selection, point, context, dra
             # What is asked for is on the page already: Dash calls this as the page is
             # inserted (prevent_initial_call or not), just after the layout drew this view.
             raise PreventUpdate
-        return (*render(view), key)
+        charts, panel, search = render(view)
+        return [*filter_problems(view), *charts], panel, search, key
     except PreventUpdate:
         raise
     except Exception as exc:  # never a traceback in the browser

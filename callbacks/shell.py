@@ -44,12 +44,25 @@ def status(view: View, pathname: str | None) -> list:
             day=i18n.day(date.today(), view.lang))
     out = [html.P(said, className="asof-statement", id="site-asof-statement")]
     if view.problems:
-        out.append(html.Div([
-            html.P(_("Part of this page's address could not be used, and was left out; the rest of the "
-                     "view is shown:")),
-            html.Ul([html.Li(p.text(view.lang)) for p in view.problems]),
-        ], className="message error", role="alert", id="site-problems"))
+        out.append(problems_block(view, _("Part of this page's address could not be used, and was left "
+                                          "out; the rest of the view is shown:"), id="site-problems"))
     return out
+
+
+def problems_block(view: View, intro: str, **attrs) -> html.Div:
+    """What of ``view`` could not be used, one line each (parameter, what was given, what
+    was expected), under ``intro``: for the address (above every page) and for a page's
+    own filters (a "to" year before "from" is left out, and said so)."""
+    return html.Div([html.P(intro), html.Ul([html.Li(p.text(view.lang)) for p in view.problems])],
+                    className="message error", role="alert", **attrs)
+
+
+def filter_problems(view: View) -> list:
+    """The problems of a view made from a page's filter boxes, ready to put above its answer."""
+    if not view.problems:
+        return []
+    _ = i18n.gettext_for(view.lang)
+    return [problems_block(view, _("Part of these filters could not be used, and was left out:"))]
 
 
 def asof_texts(lang: str) -> dict:
