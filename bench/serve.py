@@ -315,37 +315,54 @@ def _transfer(responses) -> dict:
 
 # -- HTTP load ------------------------------------------------------------------------------
 
+class _Load:
+    """What one load run collects from its client threads: the latency of every answered
+    request and what went wrong with the others."""
+
+    def __init__(self):
+        self.lat: list[float] = []
+        self.errors: list[str] = []
+        self.lock = threading.Lock()
+
+    def send(self, base: str, payload: dict, body_out: list | None = None) -> bool:
+        """One request; True when it was answered with 200 (its latency is kept)."""
+        try:
+            t, status, _ = post_callback(base, payload, body_out=body_out)
+        except OSError as exc:
+            with self.lock:
+                self.errors.append(repr(exc))
+            return False
+        with self.lock:
+            if status == 200:
+                self.lat.append(t)
+                return True
+            self.errors.append(f"HTTP {status}")
+            return False
+
+    def run(self, client, clients: int, join_timeout: float) -> dict:
+        """``clients`` threads running ``client(k)``; latency and throughput over the whole."""
+        t0 = time.perf_counter()
+        threads = [threading.Thread(target=client, args=(k,), daemon=True) for k in range(clients)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=join_timeout)
+        wall = time.perf_counter() - t0
+        return {**summarize(self.lat), "clients": clients, "errors": len(self.errors),
+                "error_samples": self.errors[:3],
+                "requests_per_s": round(len(self.lat) / wall, 2) if wall else None}
+
+
 def concurrent(base: str, payloads: list[dict], clients: int, budget: Budget) -> dict:
     """``clients`` threads, each sending the payloads in turn (one at a time), until its
     budget is spent. Latency per request, throughput over the whole."""
-    lat: list[float] = []
-    errors: list[str] = []
-    lock = threading.Lock()
+    load = _Load()
 
     def client(k: int):
         for rep in budget.reps():
-            payload = payloads[(k + rep * clients) % len(payloads)]
-            try:
-                t, status, _ = post_callback(base, payload)
-            except OSError as exc:
-                with lock:
-                    errors.append(repr(exc))
-                continue
-            with lock:
-                if status == 200:
-                    lat.append(t)
-                else:
-                    errors.append(f"HTTP {status}")
+            load.send(base, payloads[(k + rep * clients) % len(payloads)])
 
-    t0 = time.perf_counter()
-    threads = [threading.Thread(target=client, args=(k,), daemon=True) for k in range(clients)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=budget.seconds * 4 + 300)
-    wall = time.perf_counter() - t0
-    return {**summarize(lat), "clients": clients, "errors": len(errors), "error_samples": errors[:3],
-            "requests_per_s": round(len(lat) / wall, 2) if wall else None}
+    return load.run(client, clients, budget.seconds * 4 + 300)
 
 
 def each_once(base: str, views: list[dict], clients: int, timeout_s: float = 600) -> dict:
@@ -354,42 +371,22 @@ def each_once(base: str, views: list[dict], clients: int, timeout_s: float = 600
     whole, and a digest of each answer (``digests[i]`` for ``views[i]``), so that answers
     given twice can be compared."""
     import hashlib
-    lat: list[float] = []
-    errors: list[str] = []
+    load = _Load()
     digests: list[str | None] = [None] * len(views)
-    lock = threading.Lock()
     queue = list(range(len(views)))[::-1]
     deadline = time.perf_counter() + timeout_s
 
-    def client():
+    def client(_k: int):
         while time.perf_counter() < deadline:
-            with lock:
+            with load.lock:
                 if not queue:
                     return
                 k = queue.pop()
             body: list[bytes] = []
-            try:
-                t, status, _ = post_callback(base, views[k], body_out=body)
-            except OSError as exc:
-                with lock:
-                    errors.append(repr(exc))
-                continue
-            with lock:
-                if status == 200:
-                    lat.append(t)
-                    digests[k] = hashlib.sha256(body[0]).hexdigest()
-                else:
-                    errors.append(f"HTTP {status}")
+            if load.send(base, views[k], body_out=body):
+                digests[k] = hashlib.sha256(body[0]).hexdigest()
 
-    t0 = time.perf_counter()
-    threads = [threading.Thread(target=client, daemon=True) for _ in range(clients)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=timeout_s + 60)
-    wall = time.perf_counter() - t0
-    return {**summarize(lat), "clients": clients, "errors": len(errors), "error_samples": errors[:3],
-            "requests_per_s": round(len(lat) / wall, 2) if wall else None, "digests": digests}
+    return {**load.run(client, clients, timeout_s + 60), "digests": digests}
 
 
 def launch_browser(playwright):
