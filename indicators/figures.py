@@ -635,13 +635,12 @@ _FIELDS = {"period_label": N_("period label"), "value_text": N_("value text"), "
 def readable(text, names: dict[str, str] | None = None, lang: str = "en") -> str:
     """Curators' text as a reader should see it: indicator and area ids become their names
     (``names``: id -> name in the chosen language), qualifier and field names become words,
-    the curation rules are named rather than their file, and a missing text is empty."""
+    and a missing text is empty. (The curated notes name the curation rules, never their file:
+    tests/test_curated.py checks it, so the CSV export reads the same.)"""
     if not isinstance(text, str) or not text.strip() or text.strip().lower() in ("nan", "none"):
         return ""
     _ = i18n.gettext_for(lang)
     names = names or {}
-    text = re.sub(r"\bper CURATION\.md\b", "under the project's curation rules", text)
-    text = re.sub(r"\(?\bsee CURATION\.md\)?|\bCURATION\.md\b", "the project's curation rules", text)
 
     def name(match) -> str:
         token = match.group(0)

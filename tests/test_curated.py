@@ -74,6 +74,18 @@ def test_enough_values_in_every_named_family():
         assert counts[name] >= 1, f"no observation in family {name}: {counts}"
 
 
+def test_curated_texts_name_no_file():
+    """Notes, break notes, definitions and period labels reach readers on every page and in
+    every export: they name the curation rules, never a file ("per CURATION.md")."""
+    import re
+    file_name = re.compile(r"\b[\w-]+\.(?:csv|md|py|txt|json|duckdb)\b")
+    found = [f"{r.file}:{r.line} {column}: {r.cells[column]}"
+             for rows in _rows().values() for r in rows
+             for column in ("note", "break_note", "definition", "period_label")
+             if file_name.search(str(r.cells.get(column) or ""))]
+    assert not found, "\n".join(found)
+
+
 def test_every_source_contributes():
     tables = _rows()
     used = {Path(r.file).stem for r in tables["observations"]}
