@@ -117,29 +117,3 @@ def test_a_family_page_given_another_family(server, page):
     page.wait_for_selector(".family-page h1")
     assert page.locator(".family-page h1").inner_text() == "按原因分列的死亡人数"
 
-
-def _box(family: str, role: str) -> str:
-    """The selector of a family page's filter box (Dash writes a dict id as sorted JSON)."""
-    return f"""[id='{{"family":"{family}","page":"family","role":"{role}"}}']"""
-
-
-def test_reversed_years_typed_in_the_boxes_are_said_not_dropped(server, page):
-    """A "to" year before "from", typed into a page's own boxes (not its address), is left
-    out and said so above the answer, on a family page and on the Data page."""
-    page.goto(server + "/women")
-    page.wait_for_selector(".js-plotly-plot")
-    page.fill(_box("women", "from"), "2022")
-    page.fill(_box("women", "to"), "2018")
-    page.press(_box("women", "to"), "Enter")
-    alert = page.locator("[role=alert]", has_text="these filters could not be used")
-    alert.wait_for(timeout=15000)
-    assert "to: '2018' is before from (2022)" in alert.inner_text()
-    page.wait_for_selector(".js-plotly-plot")  # the rest of the view is still drawn
-
-    page.goto(server + "/data")
-    page.wait_for_selector("#data-table")
-    page.fill("#data-from", "2022")
-    page.fill("#data-to", "2018")
-    page.press("#data-to", "Enter")
-    page.locator("#data-count [role=alert]").wait_for(timeout=15000)
-    assert "to: '2018' is before from (2022)" in page.locator("#data-count").inner_text()
