@@ -11,7 +11,8 @@ from datetime import date
 import dash
 from dash import Input, Output, State, clientside_callback, html
 
-from indicators import i18n, vocabulary as vocab
+from data import vocabulary as vocab
+from indicators import i18n
 from indicators.view import EXPECT_DAY, Problem, View
 
 NOT_FOUND = "not_found_404"  # Dash's name for the page drawn at an unknown address

@@ -15,9 +15,9 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from data import vocabulary as vocab
 from data.intake import rules
 from data.periods import PeriodError, period_bounds
-from indicators import vocabulary as vocab
 
 CURATED = Path(__file__).resolve().parent / "curated"
 

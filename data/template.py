@@ -18,10 +18,9 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from data import schema
+from data import schema, vocabulary as vocab
 from data.engine import reader
 from data.intake import AREA_FIELDS, INDICATOR_FIELDS, OBSERVATION_FIELDS, SHEETS, SOURCE_FIELDS
-from indicators import vocabulary as vocab
 
 _HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
 _REQUIRED_FILL = PatternFill("solid", fgColor="BDD7EE")

@@ -21,7 +21,8 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 
-from indicators import i18n, registry, vocabulary as vocab
+from data import vocabulary as vocab
+from indicators import i18n, registry
 from indicators.i18n import N_
 
 # Okabe–Ito, without its yellow (too faint on white for a line): colour-blind safe.

@@ -5,7 +5,8 @@ import re
 
 import pandas as pd
 
-from indicators import i18n, vocabulary as vocab
+from data import vocabulary as vocab
+from indicators import i18n
 
 _SUPERSCRIPT = dict(zip("0123456789abcdefghijklmnoprstuvwxyz*",
                         "⁰¹²³⁴⁵⁶⁷⁸⁹ᵃᵇᶜᵈᵉᶠᵍʰⁱʲᵏˡᵐⁿᵒᵖʳˢᵗᵘᵛʷˣʸᶻ*"))

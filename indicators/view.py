@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from urllib.parse import urlencode
 
-from indicators import vocabulary as vocab
+from data import vocabulary as vocab
 from indicators.i18n import N_, gettext_for
 from indicators.query import Filters
 

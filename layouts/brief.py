@@ -13,7 +13,8 @@ from datetime import date
 import dash
 from dash import dcc, html
 
-from indicators import figures, i18n, query, registry, updates, vocabulary as vocab
+from data import vocabulary as vocab
+from indicators import figures, i18n, query, registry, updates
 from indicators.view import View, parse_ids
 
 dash.register_page(__name__, path="/brief", name="Briefing note", name_zh="简报",

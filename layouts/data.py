@@ -6,7 +6,8 @@ import dash
 import pandas as pd
 from dash import dash_table, dcc, html
 
-from indicators import i18n, query, registry, vocabulary as vocab
+from data import vocabulary as vocab
+from indicators import i18n, query, registry
 from indicators.i18n import N_
 from indicators.view import View
 

@@ -13,7 +13,8 @@ import dash
 import pandas as pd
 from dash import dcc, html
 
-from indicators import figures, i18n, query, registry, updates, vocabulary as vocab
+from data import vocabulary as vocab
+from indicators import figures, i18n, query, registry, updates
 from indicators.view import View
 
 PAGE = "family"

@@ -5,7 +5,8 @@ from __future__ import annotations
 import dash
 from dash import dcc, html
 
-from indicators import figures, i18n, query, registry, vocabulary as vocab
+from data import vocabulary as vocab
+from indicators import figures, i18n, query, registry
 from indicators.view import View
 
 dash.register_page(__name__, path="/", name="Overview", name_zh="概览",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 
-from indicators import vocabulary as vocab
+from data import vocabulary as vocab
 
 PAGES = ["/", "/data", "/sources", "/brief", "/updates", "/updates?lang=zh", "/?lang=zh", "/fatalities?lang=zh",
          "/no-such-page?lang=zh", "/data?asof=2023-09-31&from=abc", *[f"/{f}" for f in vocab.FAMILIES]]

@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 import sqlalchemy as sa
 
-from indicators import vocabulary as vocab
+from data import vocabulary as vocab
 from tests.browser import click_point, drag_across
 
 

@@ -17,7 +17,7 @@ import unicodedata
 import pytest
 import sqlalchemy as sa
 
-from indicators import vocabulary as vocab
+from data import vocabulary as vocab
 
 ASOF = "2023-09-30"
 

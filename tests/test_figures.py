@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from data import vocabulary as vocab
 from indicators import figures, query, registry
-from indicators import vocabulary as vocab
 
 
 @pytest.fixture(scope="module")

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import re
 
-from data import messages
+from data import messages, vocabulary as vocab
 from data.intake import rules
 from data.intake.fields import AREA_FIELDS, INDICATOR_FIELDS, SOURCE_FIELDS, Row
 from data.intake.rules import problem
 from data.periods import PeriodError, period_bounds
-from indicators import vocabulary as vocab
 
 
 class DeclarationChecks:

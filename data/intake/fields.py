@@ -6,9 +6,8 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from data import messages
+from data import messages, vocabulary as vocab
 from data.sheets import Cell, as_cell, column_letter
-from indicators import vocabulary as vocab
 
 
 @dataclass(frozen=True)

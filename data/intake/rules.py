@@ -25,7 +25,7 @@ from data.intake.fields import Field, clip, iso_date, plain, unguard
 from data.numbers import NumberError, parse_number, same_number
 from data.periods import PeriodError, fiscal_year, period_bounds
 from data.sheets import Cell
-from indicators import vocabulary as vocab
+from data import vocabulary as vocab
 
 
 class Problem(NamedTuple):
