@@ -50,8 +50,7 @@ import sqlalchemy as sa
 from data import schema, settings
 from data.engine import snapshot_engine
 from data.store import new_snapshot, utc_now, writer_lock
-from indicators import i18n
-from indicators.i18n import N_
+from data.translation import N_, gettext_for
 
 f, v = schema.intake_files, schema.observation_vintages
 w, wv = schema.withdrawals, schema.withdrawn_values
@@ -98,7 +97,7 @@ class Refused(Exception):
         super().__init__(self.render("en"))
 
     def render(self, lang: str = "en") -> str:
-        return i18n.gettext_for(lang)(self.template).format(**self.params)
+        return gettext_for(lang)(self.template).format(**self.params)
 
 
 def render_stored(code: str, message: str, lang: str) -> str:
@@ -119,7 +118,7 @@ def render_stored(code: str, message: str, lang: str) -> str:
     found = re.fullmatch(pattern, message, re.DOTALL)
     if not found:
         return message
-    return i18n.gettext_for(lang)(template).format(**found.groupdict())
+    return gettext_for(lang)(template).format(**found.groupdict())
 
 
 @dataclass
@@ -142,7 +141,7 @@ class Withdrawal:
 def describe(stored: str, removed: int, restored: int, superseded: int, later_files: list[str],
              reason: str, lang: str = "en") -> str:
     """One plain paragraph: what the withdrawal changed (also for the Updates page)."""
-    _ = i18n.gettext_for(lang)
+    _ = gettext_for(lang)
     parts = [_("Withdrew accepted/{name} (reason: {reason}).").format(name=stored, reason=reason)]
     parts += changes(removed, restored, superseded, later_files, lang)
     return sentences(parts, lang)
@@ -155,7 +154,7 @@ def sentences(parts: list[str], lang: str) -> str:
 
 def changes(removed: int, restored: int, superseded: int, later_files: list[str], lang: str = "en") -> list[str]:
     """What a withdrawal changed, a sentence per kind of change (none for a zero)."""
-    _ = i18n.gettext_for(lang)
+    _ = gettext_for(lang)
     out = []
     if removed - restored:
         out.append(_("Values no longer shown: {count}.").format(count=removed - restored))
@@ -391,7 +390,7 @@ def file_request(path: Path, copy: Path, sha: str, store: Path, folders, receive
 def _write_refusal(target: Path, original: str, refused: Refused) -> None:
     """``<name>.errors.txt`` beside the refused request, in English and Chinese (the folder has
     no language setting)."""
-    zh = i18n.gettext_for("zh")
+    zh = gettext_for("zh")
     lines = [f"{original}: nothing was withdrawn.", refused.render("en"), "",
              zh(N_("{name}: nothing was withdrawn.")).format(name=original), refused.render("zh"), ""]
     tmp = target.with_name(target.name + ".errors.txt.tmp")

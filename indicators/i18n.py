@@ -1,4 +1,4 @@
-"""Interface language (English or Chinese): gettext catalogues and Babel formatting.
+"""Interface language (English or Chinese): catalogues (``data.translation``), Babel formatting.
 
 Strings in the code are English and wrapped in ``_()``; ``locales/zh/LC_MESSAGES/
 messages.po`` holds their Chinese. The catalogue is compiled in memory when first used, so
@@ -8,29 +8,21 @@ chosen language with Babel.
 """
 from __future__ import annotations
 
-import gettext
 from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
-from functools import lru_cache
-from io import BytesIO
-from pathlib import Path
 
-from babel import Locale
 from babel.dates import format_date
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 
+# The catalogues themselves are the data layer's (it writes answers in both languages too);
+# these names stay importable from here, where the pages have always found them.
+from data.translation import LANGUAGES, LOCALE_DIR, LOCALES, N_, gettext_for, language, translations
+
+__all__ = ["LANGUAGES", "LOCALE_DIR", "LOCALES", "HTML_LANG", "N_", "gettext_for", "language", "translations",
+           "span_zh", "number", "babel_number", "day", "period_zh"]
+
 _INF = float("inf")
-LANGUAGES = {"en": "English", "zh": "中文"}
-LOCALES = {"en": Locale.parse("en_GB"), "zh": Locale.parse("zh_Hans_CN")}
 HTML_LANG = {"en": "en", "zh": "zh-Hans"}
-LOCALE_DIR = Path(__file__).resolve().parent.parent / "locales"
-
-
-def N_(message: str) -> str:
-    """Marks a string for translation where it is defined; translate it where it is shown."""
-    return message
 
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -43,27 +35,6 @@ def span_zh(label: str) -> str:
     if label.startswith("since "):
         return f"{label[6:]}年以来"
     return label.replace("–", "至")
-
-
-def language(value) -> str:
-    return value if value in LANGUAGES else "en"
-
-
-@lru_cache(maxsize=None)
-def translations(lang: str) -> gettext.NullTranslations:
-    if language(lang) == "en":
-        return gettext.NullTranslations()
-    with open(LOCALE_DIR / lang / "LC_MESSAGES" / "messages.po", "rb") as po:
-        catalog = read_po(po, locale=LOCALES[lang])
-    buf = BytesIO()
-    write_mo(buf, catalog)
-    buf.seek(0)
-    return gettext.GNUTranslations(buf)
-
-
-def gettext_for(lang: str):
-    """The ``_`` of a language: ``_ = gettext_for(view.lang)``."""
-    return translations(language(lang)).gettext
 
 
 def number(value: float, lang: str = "en") -> str:
