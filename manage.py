@@ -21,7 +21,7 @@ from data import settings
 
 
 def _filters(args):
-    from indicators.query import Filters
+    from data.selection import Filters
 
     def split(values):
         return tuple(v for item in (values or []) for v in item.split(",") if v)

@@ -14,7 +14,8 @@ from typing import IO, Iterable, Iterator
 
 import sqlalchemy as sa
 
-from indicators.query import EXPORT_COLUMNS, Filters, iter_observations
+from data.engine import compiled, raw_connection, reader
+from data.selection import EXPORT_COLUMNS, Filters, iter_observations, observations_select
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -68,15 +69,13 @@ _GROUP_ROWS = 100_000
 
 def _indicator_runs(stmt, engine) -> list[tuple[str, str]]:
     """(first, last) indicator ids of consecutive runs of about _GROUP_ROWS selected rows."""
-    from indicators import query
-
     ind = stmt.selected_columns["indicator_id"]  # of the statement's own FROM (an "as of" view, say)
     counts = stmt.with_only_columns(ind, sa.func.count(), maintain_column_froms=True) \
         .group_by(ind).order_by(None).order_by(ind)
     runs, first, n = [], None, 0
-    sql, params = query._compiled(counts, engine)
+    sql, params = compiled(counts, engine)
     with engine.connect() as conn:
-        rows = query._raw(conn).sql(sql, params=params).fetchall()
+        rows = raw_connection(conn).sql(sql, params=params).fetchall()
     for k, (indicator, count) in enumerate(rows):
         first = first or indicator
         n += count
@@ -112,10 +111,8 @@ def _sql_quoted(text):
 
 def _csv_lines(f: Filters, engine) -> Iterator[tuple[int, str]]:
     """(rows, text) per batch: each row as ``cell`` and ``csv.writer`` would write it."""
-    from indicators import query
-
-    engine = engine or query.reader()
-    stmt = query.observations_select(f)
+    engine = engine or reader()
+    stmt = observations_select(f)
     chosen = stmt.selected_columns
     # Two steps, so that each cell is computed once: the query's own statement gives the cells
     # (in its order), the outer SELECT quotes and joins them (a projection keeps that order).
@@ -127,9 +124,9 @@ def _csv_lines(f: Filters, engine) -> Iterator[tuple[int, str]]:
         line = _sql_quoted(sub.c.c0)
         for n in range(1, len(EXPORT_COLUMNS)):
             line = line + "," + _sql_quoted(sub.c[f"c{n}"])
-        sql, params = query._compiled(sa.select((line + "\r\n").label("line")).select_from(sub), engine)
+        sql, params = compiled(sa.select((line + "\r\n").label("line")).select_from(sub), engine)
         with engine.connect() as conn:
-            for batch in query._raw(conn).sql(sql, params=params).to_arrow_reader(_BATCH_ROWS):
+            for batch in raw_connection(conn).sql(sql, params=params).to_arrow_reader(_BATCH_ROWS):
                 if batch.num_rows:
                     yield batch.num_rows, "".join(batch.column(0).to_pylist())
 
@@ -192,7 +189,7 @@ def export_xlsx(out: IO[bytes] | Path | str, f: Filters = Filters(), engine=None
     write-only mode, row by row."""
     from openpyxl import Workbook
 
-    from indicators.query import table
+    from data.selection import reference_table as table
 
     book = Workbook(write_only=True)
     sheet = book.create_sheet("observations")

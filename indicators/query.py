@@ -1,137 +1,32 @@
 """Query functions: tidy frames of observations that always carry their citation.
 
-``observations_select`` is the one query behind every chart, table and export: the page
-draws the frame it returns and the CSV download writes the same rows, so an export cannot
-disagree with the chart it came from. Filters become bound parameters, never SQL text.
+``observations_select`` (``data.selection``) is the one query behind every chart, table and
+export: the page draws the frame it returns and the CSV download writes the same rows, so an
+export cannot disagree with the chart it came from. Here it is run for the pages, and its
+answers and summaries are cached per data version.
 """
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
-from datetime import date, timedelta
-from typing import Iterator
+from datetime import date
 
 import pandas as pd
-import pyarrow as pa
 import sqlalchemy as sa
 
 from data import schema
-from data.engine import reader
+from data.engine import arrow as _arrow, compiled as _compiled, raw_connection as _raw, reader, to_pandas as _to_pandas
+from data.selection import (EXPORT_COLUMNS, Filters, iter_observations, observations_as_of as _as_of,
+                            observations_select, reference_table)
 
-# The export contract (issue 2, section 5): these columns, in this order.
-EXPORT_COLUMNS = (
-    "indicator_id", "indicator_name", "family", "area", "period", "period_start", "period_end",
-    "value", "unit", "qualifier", "obs_status", "stated_by", "source_id", "source_symbol",
-    "source_title", "source_date", "locator", "quote", "quote_en", "note",
-)
+# The select, its filters and the export columns are the data layer's (``data.selection``),
+# and so is running a select (``data.engine``); they stay importable from here under their
+# old names for code written against this module.
+__all__ = ["EXPORT_COLUMNS", "Filters", "observations_select", "iter_observations", "observations", "count",
+           "catalog", "latest", "per_source", "areas_of", "years_of", "table", "period_of", "clear_cache",
+           "_arrow", "_compiled", "_raw", "_to_pandas", "_as_of"]
 
-o, i, s, a = schema.observations, schema.indicators, schema.sources, schema.areas
-
-
-@dataclass(frozen=True)
-class Filters:
-    """What a page, a URL or the command line can select. Empty means everything."""
-    indicators: tuple[str, ...] = ()
-    families: tuple[str, ...] = ()
-    areas: tuple[str, ...] = ()
-    sources: tuple[str, ...] = ()
-    start: date | None = None  # keep values whose period ends on or after this day
-    end: date | None = None    # keep values whose period starts on or before this day
-    cumulative: bool | None = None  # True: only cumulative totals; False: none of them
-    text: str = ""  # words that must all appear in the indicator name, quote, English or locator
-    as_of: date | None = None  # only what had been published by this day
-
-
-def _as_of(as_of: date):
-    """The observations as they stood at the end of ``as_of``: for each (indicator, area,
-    period), the latest vintage published by then (curated values count as published on
-    the last day their report's date can mean; dropped ones when their file was accepted),
-    leaving out vintages withdrawn by then."""
-    v = schema.observation_vintages
-    newest_first = sa.func.row_number().over(partition_by=(v.c.indicator_id, v.c.area, v.c.period),
-                                             order_by=v.c.vintage.desc())
-    end = as_of + timedelta(days=1)
-    w = schema.withdrawn_values  # a vintage withdrawn by then no longer counts (data/withdraw.py)
-    ranked = (sa.select(*v.c, newest_first.label("_rank"))
-              .where(v.c.published_at < end,
-                     v.c.obs_id.not_in(sa.select(w.c.obs_id).where(w.c.withdrawn_at < end)))
-              .subquery())
-    return sa.select(*(c for c in ranked.c if c.name != "_rank")).where(ranked.c._rank == 1) \
-        .subquery("observations")
-
-
-def observations_select(f: Filters = Filters()) -> sa.Select:
-    # Today's values come from the wide table each snapshot stores (data.schema.served);
-    # "as of" a day, the same columns are joined from the vintages published by then.
-    w = schema.wide_select(_as_of(f.as_of)).subquery("wide") if f.as_of else schema.served
-    q = sa.select(*w.c)
-    if f.indicators:
-        q = q.where(w.c.indicator_id.in_(f.indicators))
-    if f.families:
-        q = q.where(w.c.family.in_(f.families))
-    if f.areas:
-        q = q.where(w.c.area.in_(f.areas))
-    if f.sources:
-        q = q.where(w.c.source_id.in_(f.sources))
-    for word in f.text.split()[:8]:
-        # "!" escapes LIKE's wildcards: DuckDB takes a one-character escape, and SQLAlchemy
-        # would render a backslash as two.
-        pattern = "%" + word.replace("!", "!!").replace("%", "!%").replace("_", "!_") + "%"
-        q = q.where(sa.or_(*(col.ilike(pattern, escape="!") for col in
-                             (w.c.indicator_name, w.c.indicator_name_zh, w.c.quote, w.c.quote_en, w.c.locator,
-                              w.c.source_cite_as))))
-    if f.cumulative is not None:
-        q = q.where((w.c.span_class == "cumulative") if f.cumulative else (w.c.span_class != "cumulative"))
-    if f.start:
-        q = q.where(w.c.period_end >= f.start)
-    if f.end:
-        q = q.where(sa.or_(w.c.period_start.is_(None), w.c.period_start <= f.end))
-    # Always sorted, though served_observations is stored in this order: at a million rows
-    # a parallel, streamed scan does not keep it (the export's two writers then disagreed).
-    return q.order_by(w.c.indicator_id, w.c.area, w.c.period_start.nulls_first(), w.c.period_end, w.c.source_id)
-
-
-# -- Execution: SQLAlchemy builds and binds the query, DuckDB runs it and hands over Arrow --
-#
-# Fetching rows through SQLAlchemy builds a Python tuple per row and a Python object per
-# cell; at a million observations that is most of the cost of a page (15 s for 700,000 rows
-# against 1 s this way, see bench/README.md). So the statement is compiled by SQLAlchemy
-# (the parameters stay bound, never pasted into SQL text) and executed on the raw DuckDB
-# connection, whose result comes back as Arrow columns. The frame is the same as before,
-# column for column: dates as ``datetime.date`` (None when open), text as pandas strings.
-
-
-def _compiled(stmt, engine: sa.Engine) -> tuple[str, list]:
-    c = stmt.compile(dialect=engine.dialect, compile_kwargs={"render_postcompile": True})
-    return c.string, [c.params[k] for k in (c.positiontup or ())]
-
-
-def _raw(conn):
-    raw = conn.connection.driver_connection
-    raw.execute("SET enable_progress_bar = false")  # DuckDB would draw one on stdout
-    return raw
-
-
-def _to_pandas(arrow: pa.Table) -> pd.DataFrame:
-    if arrow.num_rows == 0:  # as a frame of no Python rows: untyped columns
-        return pd.DataFrame([], columns=arrow.column_names)
-    frame = arrow.to_pandas(date_as_object=True)
-    # Python ints and floats became int64 and float64: widen INTEGER and REAL columns alike.
-    for name, kind in zip(arrow.column_names, arrow.schema.types):
-        if pa.types.is_float32(kind):
-            frame[name] = frame[name].astype("float64")
-        elif pa.types.is_integer(kind):  # with NULLs, pandas infers from the Python values
-            column = arrow.column(name)
-            frame[name] = (frame[name].astype("int64") if not column.null_count
-                           else pd.Series(column.to_pylist(), index=frame.index))
-    return frame
-
-
-def _arrow(stmt, engine: sa.Engine) -> pa.Table:
-    sql, params = _compiled(stmt, engine)
-    with engine.connect() as conn:
-        return _raw(conn).sql(sql, params=params).to_arrow_table()
+o = schema.observations
 
 
 # -- Frames are computed once per data version ------------------------------------------------
@@ -261,24 +156,9 @@ def years_of(f: Filters = Filters(), engine: sa.Engine | None = None) -> tuple[i
     return None if first is None or pd.isna(first) else (first.year, last.year)
 
 
-def iter_observations(f: Filters = Filters(), engine: sa.Engine | None = None,
-                      chunk: int = 10_000) -> Iterator[tuple[list[str], list[tuple]]]:
-    """The same rows as ``observations``, in chunks, without holding them all (exports)."""
-    engine = engine or reader()
-    sql, params = _compiled(observations_select(f), engine)
-    with engine.connect() as conn:
-        batches = _raw(conn).sql(sql, params=params).to_arrow_reader(chunk)
-        keys = list(batches.schema.names)
-        for batch in batches:
-            if batch.num_rows:
-                yield keys, list(zip(*(column.to_pylist() for column in batch.columns)))
-
-
 def table(name: str, engine: sa.Engine | None = None) -> pd.DataFrame:
     """A whole reference table (sources, areas, indicators, figures)."""
-    t = schema.metadata.tables[name]
-    return _cached(("table", name), engine,
-                   lambda e: _to_pandas(_arrow(sa.select(t).order_by(*t.primary_key.columns), e)))
+    return _cached(("table", name), engine, lambda e: reference_table(name, e))
 
 
 def period_of(obs_id: int, engine: sa.Engine | None = None) -> tuple[date | None, date] | None:

@@ -150,7 +150,7 @@ SHEETS = {"Observations": OBSERVATION_FIELDS, "New sources": SOURCE_FIELDS,
           "New indicators": INDICATOR_FIELDS, "New areas": AREA_FIELDS}
 IGNORED_SHEETS = ("Instructions", "Lists")  # the template's own help sheets
 
-# Columns of the export contract (indicators.query.EXPORT_COLUMNS) that repeat what the store
+# Columns of the export contract (data.selection.EXPORT_COLUMNS) that repeat what the store
 # already says about an indicator, period or source. An exported file may come back with
 # them: they are read only to check that they still agree with the store, never to change it.
 EXPORT_DERIVED = ("indicator_name", "family", "period_start", "period_end", "source_symbol",
