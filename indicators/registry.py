@@ -239,7 +239,7 @@ def comparison(latest_row, previous) -> str:
 
 
 def headline_for(f, family: str) -> tuple[pd.Series | None, pd.Series | None, pd.DataFrame]:
-    """``headline`` of the values ``f`` (a ``query.Filters``) selects in one family, asking
+    """``headline`` of the values ``f`` (a ``data.selection.Filters``) selects in one family, asking
     DuckDB for the family's indicator counts and the one series it needs rather than for
     every value (a million at CPAS scale)."""
     from dataclasses import replace

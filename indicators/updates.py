@@ -6,7 +6,8 @@ import pandas as pd
 import sqlalchemy as sa
 
 from data import schema
-from data.engine import reader
+from data.engine import arrow, reader, to_pandas
+from data.selection import Filters
 
 f, e, v = schema.intake_files, schema.intake_errors, schema.observation_vintages
 i, s, a = schema.indicators, schema.sources, schema.areas
@@ -102,7 +103,7 @@ def published_between(since, until, families: tuple[str, ...] = (), areas: tuple
         stmt = stmt.where(wide.c.area.in_(areas))
     stmt = stmt.order_by(wide.c.family, wide.c.indicator_id, wide.c.area, wide.c.period_end, wide.c.vintage)
     engine = engine or reader()
-    frame = query._to_pandas(query._arrow(stmt, engine))
+    frame = to_pandas(arrow(stmt, engine))
     cols = ("value", "qualifier", "period", "period_label", "source_cite_as", "locator", "quote", "published_at")
     for c in cols:
         frame[f"previous_{c}"] = None
@@ -114,10 +115,10 @@ def published_between(since, until, families: tuple[str, ...] = (), areas: tuple
     before = pd.DataFrame()
     if revised_ids:
         prev = sa.select(*v.c).where(v.c.obs_id.in_(revised_ids)).subquery("observations")
-        before = query._to_pandas(query._arrow(sa.select(*schema.wide_select(prev).subquery().c), engine))
+        before = to_pandas(arrow(sa.select(*schema.wide_select(prev).subquery().c), engine))
     by_id = {int(r["obs_id"]): r for _i, r in before.iterrows()}
     # New values: the comparable value one could quote on ``since``.
-    known = query.observations(query.Filters(indicators=tuple(frame["indicator_id"].unique()), as_of=since),
+    known = query.observations(Filters(indicators=tuple(frame["indicator_id"].unique()), as_of=since),
                                engine=engine)
     for k, r in frame.iterrows():
         prev = None

@@ -22,8 +22,8 @@ from datetime import date
 from urllib.parse import urlencode
 
 from data import vocabulary as vocab
+from data.selection import Filters
 from indicators.i18n import N_, gettext_for
-from indicators.query import Filters
 
 _ID = re.compile(r"^[A-Za-z0-9_.\-]{1,80}$")
 _DAY = re.compile(r"^([0-9]{4})-([0-9]{2})-([0-9]{2})$")  # ASCII digits only

@@ -14,6 +14,7 @@ import pandas as pd
 from dash import dcc, html
 
 from data import vocabulary as vocab
+from data.selection import Filters
 from indicators import figures, i18n, query, registry, updates
 from indicators.view import View
 
@@ -36,7 +37,7 @@ def download_href(view: View, indicators: tuple[str, ...], name: str, selected_o
 
 def _catalog(view: View) -> pd.DataFrame:
     """The family's indicators with their counts, from DuckDB (not from every row)."""
-    return query.catalog(query.Filters(families=(view.family,), as_of=view.as_of))
+    return query.catalog(Filters(families=(view.family,), as_of=view.as_of))
 
 
 def resolve(view: View, catalog: pd.DataFrame) -> View:
@@ -313,7 +314,7 @@ def layout(page_family: str, **query_args):
     family = page_family
     view = View.from_query(query_args, family)
     _ = i18n.gettext_for(view.lang)
-    family_only = query.Filters(families=(family,), as_of=view.as_of)
+    family_only = Filters(families=(family,), as_of=view.as_of)
     try:
         catalog = _catalog(view)
         span = query.years_of(family_only)

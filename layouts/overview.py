@@ -6,6 +6,7 @@ import dash
 from dash import dcc, html
 
 from data import vocabulary as vocab
+from data.selection import Filters
 from indicators import figures, i18n, query, registry
 from indicators.view import View
 
@@ -28,7 +29,7 @@ def _has_trend(series) -> bool:
 def _tile(family: str, view: View) -> html.Article | None:
     _ = i18n.gettext_for(view.lang)
     lang = view.lang
-    latest_row, previous, series = registry.headline_for(query.Filters(as_of=view.as_of), family)
+    latest_row, previous, series = registry.headline_for(Filters(as_of=view.as_of), family)
     if latest_row is None:
         return None
     term = vocab.FAMILIES[family]
@@ -82,7 +83,7 @@ def layout(**query_args):
     view = View.from_query(query_args)
     _ = i18n.gettext_for(view.lang)
     try:
-        everything = query.Filters(as_of=view.as_of)
+        everything = Filters(as_of=view.as_of)
         latest = query.latest(everything)
         total = query.count(everything)
     except FileNotFoundError as exc:

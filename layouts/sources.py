@@ -4,6 +4,7 @@ from __future__ import annotations
 import dash
 from dash import html
 
+from data.selection import Filters
 from indicators import i18n, query, registry
 from indicators.view import View
 
@@ -43,7 +44,7 @@ def _date_label(src, lang: str) -> str:
 def _report(src, counts, view: View, figs) -> html.Section:
     lang, as_of = view.lang, view.as_of
     _ = i18n.gettext_for(lang)
-    mine_f = query.Filters(sources=(src["source_id"],), as_of=as_of)
+    mine_f = Filters(sources=(src["source_id"],), as_of=as_of)
     mine = query.observations(mine_f, limit=LISTED)
     hit = counts[counts["source_id"] == src["source_id"]]
     total = int(hit["n"].iloc[0]) if len(hit) else 0
@@ -99,7 +100,7 @@ def layout(**query_args):
     _ = i18n.gettext_for(view.lang)
     try:
         sources = query.table("sources")
-        counts = query.per_source(query.Filters(as_of=view.as_of))
+        counts = query.per_source(Filters(as_of=view.as_of))
         figs = query.table("figures")
     except FileNotFoundError as exc:
         return html.P(str(exc), className="message error")

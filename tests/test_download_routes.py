@@ -83,7 +83,7 @@ def test_hostile_cells_are_text_in_the_xlsx(client_for, hostile_store):
 
 def test_route_filters_match_the_cli_filters(client_for, store):
     from data.export import export_text
-    from indicators.query import Filters
+    from data.selection import Filters
     rows = _csv(client_for(store).get("/download/observations.csv?family=women&from=2020&to=2023"))
     from datetime import date
     expected = export_text(Filters(families=("women",), start=date(2020, 1, 1), end=date(2023, 12, 31)))

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from data import settings
 from data.export import cell, export_text, safe_text
-from indicators.query import EXPORT_COLUMNS, Filters
+from data.selection import EXPORT_COLUMNS, Filters
 
 REPO = Path(__file__).resolve().parent.parent
 HEADER = ("indicator_id,indicator_name,family,area,period,period_start,period_end,value,unit,"
@@ -127,7 +127,7 @@ def test_xlsx_has_widths_a_frozen_bold_header_and_a_filter_on_both_sheets(engine
     from openpyxl import load_workbook
 
     from data.export import EXPORT_COLUMNS, export_xlsx
-    from indicators.query import Filters
+    from data.selection import Filters
     path = tmp_path / "o.xlsx"
     n = export_xlsx(path, Filters(families=("environment",)), engine)
     book = load_workbook(path)

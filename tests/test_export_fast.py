@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from data import schema
 from data.engine import make_engine, reader
 from data.export import iter_csv, iter_csv_rowwise
+from data.selection import Filters, iter_observations, observations_select
 from indicators import query
-from indicators.query import Filters
 
 TRICKY_TEXT = [
     '=HYPERLINK("http://x","y")', "+1", "-2+3", "@SUM(A1)", "\tTAB", "\rCR", "a,b", 'say "hi"',
@@ -61,7 +61,7 @@ def test_row_count_is_reported(tricky_store):
 
 def _rows_frame(f: Filters, engine) -> pd.DataFrame:
     with engine.connect() as conn:
-        result = conn.execute(query.observations_select(f))
+        result = conn.execute(observations_select(f))
         return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
 
 
@@ -78,9 +78,9 @@ def test_arrow_frames_equal_sqlalchemy_rows(tricky_store, filters):
 
 def test_iter_observations_gives_sqlalchemys_rows(tricky_store):
     engine = reader(tricky_store)
-    got = [r for _, chunk in query.iter_observations(Filters(), engine, chunk=100) for r in chunk]
+    got = [r for _, chunk in iter_observations(Filters(), engine, chunk=100) for r in chunk]
     with engine.connect() as conn:
-        want = [tuple(r) for r in conn.execute(query.observations_select(Filters())).fetchall()]
+        want = [tuple(r) for r in conn.execute(observations_select(Filters())).fetchall()]
     assert len(got) == len(want)
     for a, b in zip(got, want):
         assert len(a) == len(b)

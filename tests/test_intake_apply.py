@@ -267,7 +267,8 @@ def test_as_of_shows_the_vintage_current_at_that_date(home):
     a value is revised; the curated values of a report count from the last day of its date."""
     from datetime import timedelta
 
-    from indicators.query import Filters, observations
+    from data.selection import Filters
+    from indicators.query import observations
     store = home / "pkpi.duckdb"
     (ind, area, period, value, source, locator, quote), = sql(
         store, "SELECT o.indicator_id, o.area, o.period, o.value, o.source_id, o.locator, o.quote "

@@ -10,7 +10,7 @@ import pytest
 from data.dropbox import process
 from data.export import export_text
 from data.intake import unguard
-from indicators.query import Filters
+from data.selection import Filters
 from tests.intake_helpers import data_dump
 
 
