@@ -109,7 +109,6 @@ def _create_and_copy(conn, store: Path, work: Path) -> None:
     import duckdb
 
     from data import schema
-    from data.build import meta  # noqa: F401  registers the meta table in schema.metadata
 
     dialect = postgresql.psycopg.dialect()
     for table in schema.metadata.sorted_tables:

@@ -220,7 +220,7 @@ def generate(target: Path, scale: Scale, with_intake: bool) -> dict:
     import time
 
     from data import schema
-    from data.build import meta  # registers the meta table in schema.metadata
+    from data.schema import meta
     from data.engine import make_engine
 
     scale.check()

@@ -24,9 +24,7 @@ from data.store import new_snapshot, writer_lock
 # deterministic order makes two builds from the same files identical.
 _ORDER = ("indicator_id", "area", "period", "source_id")
 
-meta = sa.Table("meta", schema.metadata,
-                sa.Column("key", sa.Text, primary_key=True),
-                sa.Column("value", sa.Text, nullable=False))
+meta = schema.meta  # defined with the other tables; still importable from here
 
 _REFERENCE = (("sources", "source_id"), ("areas", "area_id"), ("indicators", "indicator_id"))
 

@@ -32,10 +32,11 @@ from typing import Callable
 import sqlalchemy as sa
 
 from data import messages, schema, settings, withdraw
-from data.build import meta, version_from
+from data.build import version_from
 from data.engine import snapshot_engine
 from data.error_reports import stored_errors, write_reports
 from data.intake import IntakeError, Plan, StoreState, apply, check
+from data.schema import meta
 from data.sheets import FormatError, open_book
 from data.store import new_snapshot, utc_now, writer_lock
 

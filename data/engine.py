@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Iterator
 
 import sqlalchemy as sa
 
-from data import settings
+from data import schema, settings
 
 if TYPE_CHECKING:  # imported where used: filing a dropped file needs neither (a third of a second)
     import pandas as pd
@@ -76,7 +76,7 @@ def reader(path: Path | None = None) -> sa.Engine:
 def data_version(path: Path | None = None) -> str:
     """The content hash the store was built from: a cache key for anything derived."""
     with reader(path).connect() as conn:
-        return conn.execute(sa.text("SELECT value FROM meta WHERE key = 'data_version'")).scalar_one()
+        return conn.execute(sa.select(schema.meta.c.value).where(schema.meta.c.key == "data_version")).scalar_one()
 
 
 # -- Running a select: SQLAlchemy builds and binds it, DuckDB runs it and hands over Arrow --

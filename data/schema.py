@@ -17,12 +17,22 @@ in ``observation_vintages``.
 dropped file carry its ``intake_id``; curated ones have none. A withdrawn file's values stay
 in ``observation_vintages``; ``withdrawn_values`` says since when each no longer counts (the
 latest vintage is then the newest one not withdrawn).
+
+``meta`` says which data version the store holds: ``data_version`` (a hash of the curated
+files, every accepted file and every withdrawal, in order: ``data.build.data_version``)
+and ``curated_version`` (of the curated files alone); a cache key for anything derived.
 """
 from __future__ import annotations
 
 import sqlalchemy as sa
 
 metadata = sa.MetaData()
+
+meta = sa.Table(
+    "meta", metadata,
+    sa.Column("key", sa.Text, primary_key=True),  # data_version, curated_version
+    sa.Column("value", sa.Text, nullable=False),
+)
 
 sources = sa.Table(
     "sources", metadata,

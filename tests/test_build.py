@@ -67,3 +67,43 @@ def test_reader_follows_a_rebuild(tmp_path):
     conn.close()
     with new.connect() as c2:
         assert c2.execute(sa.text("SELECT count(*) FROM observations")).scalar() > 100
+
+
+_META_ALONE = """
+import sys
+import sqlalchemy as sa
+from data import schema
+from data.engine import data_version, make_engine
+assert "data.build" not in sys.modules  # the schema alone, as a second store would use it
+engine = make_engine(sys.argv[1], read_only=False)
+schema.create_all(engine)
+with engine.begin() as conn:
+    conn.execute(schema.meta.insert(), [{"key": "data_version", "value": "v1"},
+                                        {"key": "curated_version", "value": "c1"}])
+for row in ({"key": "data_version", "value": "v2"}, {"key": "other", "value": None}):
+    try:
+        with engine.begin() as conn:
+            conn.execute(schema.meta.insert(), [row])
+    except sa.exc.IntegrityError:
+        print("refused", row["key"])
+engine.dispose()
+print(data_version(sys.argv[1]))
+"""
+
+
+def test_the_schema_alone_makes_the_meta_table(tmp_path):
+    """``meta`` is one of the schema's tables (it was defined in data.build, so a store made
+    without importing the build had none): one value per key, never empty, and what
+    ``data_version`` reads."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import data.build
+
+    assert data.build.meta is schema.meta
+    path = tmp_path / "alone.duckdb"
+    done = subprocess.run([sys.executable, "-c", _META_ALONE, str(path)], capture_output=True, text=True,
+                          cwd=Path(__file__).resolve().parent.parent, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n") == ["refused data_version", "refused other", "v1", ""]
