@@ -1,0 +1,82 @@
+"""The store behind one interface (issue 16): what reads and writes it sees only this.
+
+A store holds data versions. Readers work on one version at a time; writers take turns and
+each change makes one new version, whole, or none (a crash leaves the store as it was).
+
+- ``Store``: ``version()`` (the current data version), ``reader()`` (a ``Reader`` pinned to
+  the version current when it opened), ``writer()`` (the writer lock, held for the block:
+  writers in every process queue), ``watcher()`` (the election of the one inbox watcher).
+- ``Reader``: ``arrow(stmt)`` (the whole answer as an Arrow table), ``rows(stmt)`` (small
+  lookups, as SQLAlchemy rows), ``batches(stmt, size)`` (Arrow record batches: exports);
+  ``version`` and ``served`` (the table pages read for that version).
+- ``Writer``: ``read()`` (a reader of the current version, under the lock) and
+  ``change(fresh)`` (one transaction; leaving the block without an error publishes it as the
+  new version; ``fresh``: start empty, as a build does, else from the current version).
+- ``Change``: ``conn`` (a SQLAlchemy connection in the change's transaction), ``arrow``,
+  ``rows``, ``scratch(name, columns)`` (columns to join with, for the change's duration),
+  ``load(table, columns)`` (many rows at once), ``set_version(...)`` (the ``meta`` rows).
+- ``WatcherLock``: ``try_acquire()``, ``still_held()``, ``write_status(text)``, ``release()``.
+
+Statements are SQLAlchemy Core and answers Arrow, so nothing above ``data/`` knows which
+store is in use. Today there is one implementation, the DuckDB file swapped atomically
+(``data.stores.duckdb_store``, wrapping ``data.engine`` and ``data.store``); the plan for a
+PostgreSQL one, and how each operation maps to it, is in ``docs/store-interface.md``.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, ContextManager, Iterator, Mapping, Protocol
+
+import sqlalchemy as sa
+
+from data import settings
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+
+class Reader(Protocol):
+    served: sa.Table
+
+    @property
+    def version(self) -> str: ...
+    def arrow(self, stmt) -> "pa.Table": ...
+    def rows(self, stmt) -> list[sa.Row]: ...
+    def batches(self, stmt, size: int) -> Iterator["pa.RecordBatch"]: ...
+
+
+class Change(Protocol):
+    conn: sa.Connection
+
+    def arrow(self, stmt) -> "pa.Table": ...
+    def rows(self, stmt) -> list[sa.Row]: ...
+    def scratch(self, name: str, columns: Mapping[str, object]) -> ContextManager[sa.TableClause]: ...
+    def load(self, table: sa.Table, columns: Mapping[str, object]) -> int: ...
+    def set_version(self, **values: str) -> None: ...
+
+
+class Writer(Protocol):
+    def read(self) -> ContextManager[Reader]: ...
+    def change(self, fresh: bool = False) -> ContextManager[Change]: ...
+
+
+class WatcherLock(Protocol):
+    def try_acquire(self) -> bool: ...
+    def still_held(self) -> bool: ...
+    def write_status(self, text: str) -> None: ...
+    def release(self) -> None: ...
+
+
+class Store(Protocol):
+    def exists(self) -> bool: ...
+    def version(self) -> str: ...
+    def reader(self) -> ContextManager[Reader]: ...
+    def writer(self, wait_message=None) -> ContextManager[Writer]: ...
+    def watcher(self) -> WatcherLock: ...
+
+
+def open_store(path: Path | str | None = None) -> Store:
+    """The store the settings name: the DuckDB file at ``path`` (default ``PKPI_DB``)."""
+    from data.stores.duckdb_store import DuckDBStore
+
+    return DuckDBStore(Path(path or settings.db_path()))

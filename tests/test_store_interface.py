@@ -1,0 +1,157 @@
+"""The store interface (data.stores) on the real DuckDB store: readers pinned to one data
+version, changes published whole or not at all, one writer and one watcher at a time."""
+from __future__ import annotations
+
+import shutil
+import threading
+
+import numpy as np
+import pyarrow as pa
+import pytest
+import sqlalchemy as sa
+
+from data import engine as engines, schema
+from data.selection import Filters, observations_select
+from data.stores import open_store
+
+
+@pytest.fixture
+def copy(tmp_path, store):
+    """A private copy of the built store, to change."""
+    path = tmp_path / "pkpi.duckdb"
+    shutil.copyfile(store, path)
+    return path
+
+
+def _count(reader) -> int:
+    return reader.rows(sa.select(sa.func.count()).select_from(schema.observations))[0][0]
+
+
+def test_reader_gives_the_answers_the_pages_get(store):
+    stmt = observations_select(Filters(families=("women",)))
+    want = engines.arrow(stmt, engines.reader(store))
+    assert want.num_rows > 10
+    with open_store(store).reader() as r:
+        assert r.arrow(stmt).equals(want)
+        assert pa.Table.from_batches(list(r.batches(stmt, 7))).equals(want)
+        assert max(b.num_rows for b in r.batches(stmt, 7)) == 7
+        rows = r.rows(stmt)
+        assert [row.obs_id for row in rows] == want.column("obs_id").to_pylist()
+        assert r.version == engines.data_version(store)
+        assert r.served is schema.served
+    assert open_store(store).version() == engines.data_version(store)
+
+
+def test_a_reader_keeps_its_version_while_a_change_is_published(copy):
+    s = open_store(copy)
+    before_version = s.version()
+    with s.reader() as old:
+        before = _count(old)
+        with s.writer() as w:
+            with w.change() as c:
+                v = schema.observation_vintages
+                gone = c.rows(sa.select(sa.func.min(v.c.obs_id)))[0][0]
+                c.conn.execute(sa.delete(v).where(v.c.obs_id == gone))
+                c.set_version(data_version="changed", curated_version="c")
+        # published: a new reader sees the change, the old one still its own version
+        assert old.version == before_version  # read for the first time after the swap
+        assert _count(old) == before
+        with s.reader() as new:
+            assert new.version == "changed"
+            assert _count(new) == before - 1
+            served = new.rows(sa.select(sa.func.count()).select_from(schema.served))[0][0]
+            assert served == before - 1  # the served table was brought up to date
+            assert dict(new.rows(sa.select(schema.meta.c.key, schema.meta.c.value))) == {
+                "data_version": "changed", "curated_version": "c"}
+
+
+def test_a_change_that_fails_publishes_nothing(copy):
+    s = open_store(copy)
+    version, stamp = s.version(), copy.stat().st_ino
+    with pytest.raises(RuntimeError, match="half way"):
+        with s.writer() as w, w.change() as c:
+            c.conn.execute(sa.delete(schema.observation_vintages))
+            c.set_version(data_version="never")
+            raise RuntimeError("half way")
+    assert s.version() == version and copy.stat().st_ino == stamp
+    assert sorted(p.name for p in copy.parent.iterdir()) == ["pkpi.duckdb"]  # no temporary left
+    with s.reader() as r:
+        assert _count(r) > 100
+
+
+def test_a_fresh_change_starts_empty_and_loads_columns(copy):
+    s = open_store(copy)
+    with s.writer() as w:
+        with w.read() as current:  # under the lock: what a build carries over
+            kept = current.rows(sa.select(schema.sources.c.source_id).order_by(schema.sources.c.source_id))
+        assert len(kept) == 5
+        with w.change(fresh=True) as c:
+            assert c.rows(sa.select(sa.func.count()).select_from(schema.observation_vintages))[0][0] == 0
+            n = c.load(schema.meta, {"key": np.array(["curated_version", "data_version"], dtype=object),
+                                     "value": np.array(["c0", "v0"], dtype=object)})
+            assert n == 2
+    with s.reader() as r:
+        assert r.version == "v0"
+        assert _count(r) == 0
+        assert r.arrow(sa.select(schema.served)).num_rows == 0
+
+
+def test_scratch_columns_join_with_the_store_in_the_change(copy):
+    s = open_store(copy)
+    i = schema.indicators
+    with s.writer() as w, w.change() as c:
+        wanted = np.array(["no_such_indicator", "fatalities_malicious_acts"], dtype=object)
+        with c.scratch("keys", {"indicator_id": wanted}) as keys:
+            found = c.rows(sa.select(i.c.indicator_id, i.c.unit)
+                           .select_from(keys.join(i, i.c.indicator_id == keys.c.indicator_id)))
+        assert [tuple(r) for r in found] == [("fatalities_malicious_acts", "count")]
+        with pytest.raises(sa.exc.DBAPIError):  # gone once the block ends
+            c.rows(sa.select(sa.text("*")).select_from(sa.table(keys.name)))
+
+
+def test_writers_take_turns(copy):
+    s = open_store(copy)
+    order, inside, release = [], threading.Event(), threading.Event()
+
+    def first():
+        with s.writer():
+            order.append("first in")
+            inside.set()
+            release.wait(30)
+            order.append("first out")
+
+    t = threading.Thread(target=first)
+    t.start()
+    assert inside.wait(30)
+
+    def waiting():
+        order.append("second waits")
+        release.set()
+
+    with s.writer(wait_message=waiting):
+        order.append("second in")
+    t.join(30)
+    assert order == ["first in", "second waits", "first out", "second in"]
+
+
+def test_one_watcher_at_a_time_and_the_watcher_agrees(copy):
+    from data.watcher import Watcher, lock_path
+
+    s = open_store(copy)
+    one, two = s.watcher(), s.watcher()
+    assert one.try_acquire() and one.still_held()
+    assert not two.try_acquire() and not two.still_held()
+    one.write_status('{"pid": 1}\n')
+    assert lock_path(copy).read_text() == '{"pid": 1}\n'  # where data.watcher.status reads it
+    watcher = Watcher(copy)
+    assert not watcher._elected()  # the running watcher's own election sees the same lock
+    one.release()
+    assert lock_path(copy).read_text() == ""
+    assert two.try_acquire()
+    assert not watcher._elected()
+    two.release()
+    assert watcher._elected()
+    assert not one.try_acquire()
+    watcher.release()
+    with pytest.raises(RuntimeError):
+        one.write_status("x")
