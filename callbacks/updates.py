@@ -48,12 +48,12 @@ def withdraw_request(intake_id: int):
     """A request to withdraw one accepted file: the staff member writes the reason and saves
     it into the inbox."""
     from data import schema
-    from data.engine import reader
+    from data.stores import open_store
     from data.withdraw import request_text
     f = schema.intake_files
-    with reader().connect() as conn:
-        stored = conn.execute(sa.select(f.c.stored_name).where(f.c.intake_id == intake_id,
-                                                               f.c.status == "accepted")).scalar()
+    with open_store().reader() as r:
+        found = r.rows(sa.select(f.c.stored_name).where(f.c.intake_id == intake_id, f.c.status == "accepted"))
+    stored = found[0][0] if found else None
     if stored is None:
         abort(404)
     body = request_text(stored).replace("\n", "\r\n").encode("utf-8-sig")  # Notepad reads it as it is
@@ -63,14 +63,15 @@ def withdraw_request(intake_id: int):
 
 
 def status_json():
-    from data.engine import data_version, reader
-    with reader().connect() as conn:
-        observations = conn.execute(sa.text("SELECT count(*) FROM observations")).scalar()
-        counts = dict(conn.execute(sa.text("SELECT status, count(*) FROM intake_files GROUP BY status")).all())
+    from data.stores import open_store
+    with open_store().reader() as r:  # the counts and the version of one data version
+        observations = r.rows(sa.text("SELECT count(*) FROM observations"))[0][0]
+        counts = dict(r.rows(sa.text("SELECT status, count(*) FROM intake_files GROUP BY status")))
+        version = r.version
     recent = log.recent_files(limit=10)
     state = watch_status()
     body = {
-        "data_version": data_version(), "observations": observations, "files": counts,
+        "data_version": version, "observations": observations, "files": counts,
         "inbox": [p.name for p in inbox_files(Folders.default())],
         "reading": {"active": state.reading, "enabled": state.enabled, "pid": state.pid, "host": state.host,
                     "last_look": state.looked.isoformat() if state.looked else None,

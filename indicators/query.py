@@ -18,6 +18,7 @@ from data import schema
 from data.engine import arrow as _arrow, compiled as _compiled, raw_connection as _raw, reader, to_pandas as _to_pandas
 from data.selection import (EXPORT_COLUMNS, Filters, iter_observations, observations_as_of as _as_of,
                             observations_select, reference_table)
+from data.stores import open_store, reading
 
 # The select, its filters and the export columns are the data layer's (``data.selection``),
 # and so is running a select (``data.engine``); they stay importable from here under their
@@ -163,6 +164,6 @@ def table(name: str, engine: sa.Engine | None = None) -> pd.DataFrame:
 
 def period_of(obs_id: int, engine: sa.Engine | None = None) -> tuple[date | None, date] | None:
     """First and last day of one observation's period (what a click on its point selects)."""
-    with (engine or reader()).connect() as conn:
-        row = conn.execute(sa.select(o.c.period_start, o.c.period_end).where(o.c.obs_id == obs_id)).first()
-    return (row.period_start, row.period_end) if row else None
+    with (reading(engine) if engine is not None else open_store().reader()) as r:
+        rows = r.rows(sa.select(o.c.period_start, o.c.period_end).where(o.c.obs_id == obs_id))
+    return (rows[0].period_start, rows[0].period_end) if rows else None

@@ -155,3 +155,45 @@ def test_one_watcher_at_a_time_and_the_watcher_agrees(copy):
     watcher.release()
     with pytest.raises(RuntimeError):
         one.write_status("x")
+
+
+# -- Call sites above data/ that now read through the interface ----------------------------
+
+def test_period_of_reads_one_value_through_a_reader(store, monkeypatch):
+    from indicators import query
+
+    rows = engines.arrow(observations_select(Filters(indicators=("fatalities_malicious_acts",))), engines.reader(store))
+    first = rows.slice(0, 1).to_pylist()[0]
+    want = (first["period_start"], first["period_end"])
+    assert want[1] is not None
+    assert query.period_of(first["obs_id"], engine=engines.reader(store)) == want
+    monkeypatch.setenv("PKPI_DB", str(store))
+    assert query.period_of(first["obs_id"]) == want  # the current version of the store
+    assert query.period_of(-1) is None
+
+
+def test_updates_routes_read_one_version(dropbox_home):
+    from types import SimpleNamespace
+
+    from flask import Flask
+
+    from callbacks import updates
+    from data.dropbox import process
+    from tests.intake_helpers import COUNT, obs, query as sql, workbook
+
+    outcome = process(workbook(dropbox_home / "dropbox" / "inbox" / "march.xlsx",
+                               [obs(indicator_id=COUNT["indicator_id"], value=12)]))
+    assert outcome.status == "accepted", outcome.message
+    server = Flask(__name__)
+    updates.register(SimpleNamespace(server=server))
+    client = server.test_client()
+    store = dropbox_home / "pkpi.duckdb"
+    status = client.get("/updates/status.json").get_json()
+    assert status["data_version"] == engines.data_version(store)
+    assert status["observations"] == sql(store, "SELECT count(*) FROM observations")[0][0]
+    assert status["files"] == {"accepted": 1}
+    intake_id = sql(store, "SELECT intake_id FROM intake_files")[0][0]
+    got = client.get(f"/download/withdraw/{intake_id}.txt")
+    assert got.status_code == 200
+    assert got.get_data().decode("utf-8-sig").startswith(f"withdraw {outcome.stored.name}\r\nreason: \r\n")
+    assert client.get(f"/download/withdraw/{intake_id + 1}.txt").status_code == 404

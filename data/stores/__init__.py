@@ -75,6 +75,14 @@ class Store(Protocol):
     def watcher(self) -> WatcherLock: ...
 
 
+def reading(engine: sa.Engine) -> ContextManager[Reader]:
+    """A reader on one connection of an engine handed over (a test's store, a writer's
+    snapshot), for functions that take an ``engine`` instead of reading the current version."""
+    from data.stores.duckdb_store import reading as on_engine
+
+    return on_engine(engine)
+
+
 def open_store(path: Path | str | None = None) -> Store:
     """The store the settings name: the DuckDB file at ``path`` (default ``PKPI_DB``)."""
     from data.stores.duckdb_store import DuckDBStore
