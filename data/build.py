@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from data import curated, schema, settings
 from data.engine import snapshot_engine
 from data.periods import period_bounds, span
-from data.store import new_snapshot, writer_lock
+from data.stores import open_store
 
 # Observations are stored sorted by indicator: queries filter by indicator first, and a
 # deterministic order makes two builds from the same files identical.
@@ -198,16 +198,14 @@ def _merge_intake(records: dict[str, list[dict]], kept: dict[str, list[dict]]) -
     return len(carried)
 
 
-def _write(engine: sa.Engine, records: dict[str, list[dict]], version: dict[str, str]) -> None:
-    schema.create_all(engine)
-    with engine.begin() as conn:
-        for name in ("intake_files", "intake_errors", "sources", "areas", "indicators", "figures",
-                     "observations", "withdrawals", "withdrawn_values"):
-            table = schema.observation_vintages if name == "observations" else schema.metadata.tables[name]
-            if records.get(name):
-                conn.execute(table.insert(), [{c.name: rec.get(c.name) for c in table.columns}
-                                              for rec in records[name]])
-        conn.execute(meta.insert(), [{"key": k, "value": v} for k, v in sorted(version.items())])
+def _write(conn: sa.Connection, records: dict[str, list[dict]]) -> None:
+    """Every row of a new store, in the order their keys need, in the caller's transaction."""
+    for name in ("intake_files", "intake_errors", "sources", "areas", "indicators", "figures",
+                 "observations", "withdrawals", "withdrawn_values"):
+        table = schema.observation_vintages if name == "observations" else schema.metadata.tables[name]
+        if records.get(name):
+            conn.execute(table.insert(), [{c.name: rec.get(c.name) for c in table.columns}
+                                          for rec in records[name]])
 
 
 def build(target: Path | None = None, folder: Path = curated.CURATED,
@@ -227,8 +225,9 @@ def build(target: Path | None = None, folder: Path = curated.CURATED,
     tables = curated.load(folder, seeds if texts else None)
     records = _records(tables)
     curated_version = curated_hash(folder)
-    with writer_lock(target):
-        if if_missing and target.exists():
+    store = open_store(target)
+    with store.writer() as writer:
+        if if_missing and store.exists():
             return None
         kept = _merge_intake(records, read_intake_data(target))
         files = records.get("intake_files", [])
@@ -237,8 +236,9 @@ def build(target: Path | None = None, folder: Path = curated.CURATED,
         withdrawn = [sha_of[w["intake_id"]] for w in records.get("withdrawals", [])]
         version = {"data_version": data_version(curated_version, accepted, withdrawn),
                    "curated_version": curated_version}
-        with new_snapshot(target, copy_current=False) as engine:
-            _write(engine, records, version)
+        with writer.change(fresh=True) as change:  # an empty store, every table made
+            _write(change.conn, records)
+            change.set_version(**version)
     if check_seeds and not texts:  # after the write, so a worker that found it built says nothing
         (say or _to_stderr)(curated.not_checked_notice(seeds))
     counts = {name: len(records[name])
