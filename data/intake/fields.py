@@ -161,8 +161,8 @@ def unguard(text: str) -> str:
     """Undo the export's formula guard (data.export.safe_text): ``'=x`` is the text ``=x``."""
     if text[:1] != "'":
         return text
-    # imported here: data.export brings pandas (a third of a second), which filing a
-    # spreadsheet does not otherwise need
+    # imported here: filing a spreadsheet does not otherwise need the export's module (it
+    # no longer brings pandas, but keep the intake's imports to what it uses)
     from data.export import FORMULA_START
     return text[1:] if text[1:2].startswith(FORMULA_START) and text[1:2] else text
 
