@@ -11,13 +11,11 @@ never with other rows than were asked for.
 from __future__ import annotations
 
 import io
-import os
-import threading
+import time
 
 from flask import Flask, Response, request, stream_with_context
 
-from callbacks import errors
-from data import settings
+from callbacks import errors, pdf
 from data.export import export_xlsx, iter_csv, iter_json
 from indicators import query
 from indicators.view import View
@@ -62,36 +60,16 @@ def observations_xlsx():
                     headers=_attachment(f"{stem}.xlsx"))
 
 
-_pdf_lock = threading.Lock()  # one Chromium at a time: a PDF costs a few hundred MB
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
-
-
 def brief_pdf():
-    """The briefing page printed to A4 by headless Chromium on this machine: the same page
-    the officer sees, offline (it loads only this server's own URL)."""
+    """The briefing note printed to A4 by headless Chromium on this machine: the note the
+    /brief page shows for these parameters, drawn in this process and printed without any
+    network (callbacks/pdf.py). Nothing in the request but its parameters is used."""
+    started = time.monotonic()  # the time limit counts the note's drawing too
     view = requested_view(request.args)  # a bad date would print today's values: refuse it
-    chromium = settings.get("PKPI_CHROMIUM")
-    if not os.path.exists(chromium):
-        raise errors.HTTPProblem(503, f"PDF needs Chromium, not found at {chromium} (install Debian's "
-                                      f"chromium package, or set PKPI_CHROMIUM). Printing from the browser "
-                                      f"gives the same page.")
-    from playwright.sync_api import sync_playwright
-
-    url = request.host_url.rstrip("/") + view.href("/brief")
-    with _pdf_lock, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page()
-            page.goto(url, wait_until="networkidle")
-            page.wait_for_selector("#brief-page")
-            page.emulate_media(media="print")
-            pdf = page.pdf(format="A4", print_background=True,
-                           margin={"top": "12mm", "bottom": "12mm", "left": "12mm", "right": "12mm"})
-        finally:
-            browser.close()
+    pdf.chromium_path()  # 503 before the note is drawn when there is no Chromium
+    doc = pdf.brief_document(request.args.to_dict())
     name = view.with_(name="briefing-note").file_stem() + ".pdf"
-    return Response(pdf, mimetype="application/pdf",
+    return Response(pdf.print_pdf(doc, started), mimetype="application/pdf",
                     headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
 
 

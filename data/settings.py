@@ -34,6 +34,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PKPI_DEBUG", "0", "Set to 1 to run Dash in debug mode (never in production)."),
     Setting("PKPI_CHROMIUM", "/usr/bin/chromium",
             "Chromium that prints the briefing note to PDF on the server (Debian's chromium package)."),
+    Setting("PKPI_PDF_SECONDS", "25",
+            "Longest a briefing-note PDF request may take, in seconds, including the wait for this "
+            "process's one Chromium; past it the request answers 503. Keep it below gunicorn's "
+            "worker timeout (30 s by default), so a slow PDF is answered rather than killed."),
     Setting("PKPI_DROPBOX", "",
             "The spreadsheet drop folder (with `inbox/`, `accepted/`, `rejected/`). Empty means "
             "`$PKPI_HOME/dropbox`. It may be a network share; the store itself should stay on a "

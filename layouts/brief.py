@@ -2,8 +2,9 @@
 footnoted with the report, paragraph and date it comes from.
 
 The page is the document: the browser prints it with the print stylesheet, and "Download
-PDF" has headless Chromium print the same URL on the server (callbacks/routes.py), so the
-PDF and the screen cannot differ.
+PDF" has headless Chromium on the server print the same ``note()`` with the same stylesheet,
+drawn in the server's own process and given to Chromium as a document, never as an address
+(callbacks/pdf.py), so the PDF and the screen do not differ.
 """
 from __future__ import annotations
 
