@@ -20,7 +20,6 @@ One PDF at a time per process (a Chromium costs a few hundred MB), with a time l
 from __future__ import annotations
 
 import html as markup
-import json
 import logging
 import os
 import re
