@@ -20,11 +20,13 @@ One PDF at a time per process (a Chromium costs a few hundred MB), with a time l
 from __future__ import annotations
 
 import html as markup
+import io
 import logging
 import os
 import re
 import threading
 import time
+import unicodedata
 from pathlib import Path
 
 from plotly.io.json import to_json_plotly
@@ -125,7 +127,7 @@ def _script_json(value) -> str:
     return value.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-def document(body, lang: str) -> str:
+def document(body, lang: str, title: str = "Briefing note") -> str:
     """One self-contained HTML document of ``body`` (a Dash component) as the print
     stylesheet shows it inside the site's <main>; it names no address at all."""
     charts: list = []
@@ -145,15 +147,118 @@ def document(body, lang: str) -> str:
     html_lang = "zh-Hans" if lang == "zh" else "en"
     return (f'<!DOCTYPE html>\n<html lang="{html_lang}"><head><meta charset="utf-8">'
             f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
-            f"<title>Briefing note</title><style>{css}</style></head>"
+            f"<title>{markup.escape(title)}</title><style>{css}</style></head>"
             f'<body{ready}><main id="main"><div id="brief-body">{inner}</div></main>\n{script}</body></html>')
 
 
 def brief_document(query_args: dict) -> str:
     """The briefing note the /brief page shows for these URL parameters, as a document."""
+    from indicators import i18n
     from layouts.brief import brief_view, note
     view, families = brief_view(query_args)
-    return document(note(view, families), view.lang)
+    return document(note(view, families), view.lang, i18n.gettext_for(view.lang)("Briefing note"))
+
+
+# --- The PDF's text -------------------------------------------------------------------------
+
+# Noto Sans CJK draws many ideographs with the same glyph as a radical (月 and the Kangxi
+# radical ⽉, 见 and ⻅), and Chromium's PDF names each glyph by the lowest code point the
+# font maps to it: text copied from the PDF (or searched in it) then holds look-alike
+# radicals, so a quote pasted from the PDF is not the report's text. The report texts hold
+# no radicals, so each is named back by the ideograph it stands for: a Kangxi radical
+# (U+2F00-2FD5) by its compatibility decomposition, a supplement radical (U+2E80-2EF3) by
+# the ideograph it shares its glyph with in Noto Sans CJK (as in Unicode's
+# EquivalentUnifiedIdeograph.txt). Pairs: radical, ideograph.
+_SUPPLEMENT = ("⺂乛⺃乚⺅亻⺇𠘨⺉刂⺋㔾⺍𭕄⺎兀⺏尣⺐尢⺒巳⺓幺⺔彑⺕彐⺖忄⺘扌⺙攵⺛旡⺞歺⺟母⺠民⺡氵⺣灬⺤爫⺦丬"
+               "⺨犭⺩𤣩⺫罒⺭礻⺮𥫗⺯糹⺰纟⺱罓⺲罒⺳㓁⺹耂⺺肀⺽𦥑⺾艹⺿艹⻂衤⻃覀⻄西⻅见⻆角⻇𧢲⻈讠⻉贝⻊𧾷⻋车"
+               "⻌辶⻍辶⻎辶⻐钅⻑長⻒镸⻓长⻔门⻕𨸏⻖阝⻘青⻙韦⻚页⻛风⻜飞⻝食⻞𩙿⻟飠⻠饣⻡𩠐⻢马⻣骨⻤鬼⻥鱼"
+               "⻦鸟⻧卤⻨麦⻩黄⻪黾⻫斉⻬齐⻭歯⻮齿⻯竜⻰龙⻱龜⻲亀⻳龟")
+LOOK_ALIKES = {_SUPPLEMENT[i]: _SUPPLEMENT[i + 1] for i in range(0, len(_SUPPLEMENT), 2)}
+LOOK_ALIKES.update({chr(c): unicodedata.normalize("NFKC", chr(c)) for c in range(0x2F00, 0x2FD6)})
+# The same for Latin ligatures: "briefing" drawn with the fi ligature is named "brieﬁng".
+LOOK_ALIKES.update({chr(c): unicodedata.normalize("NFKC", chr(c)) for c in range(0xFB00, 0xFB07)})
+_HEX = re.compile(r"<([0-9A-Fa-f]+)>")
+
+
+def _utf16(hexa: str) -> str:
+    return bytes.fromhex(hexa).decode("utf-16-be", errors="surrogatepass")
+
+
+def _cmap_entries(text: str) -> dict[str, str] | None:
+    """A ToUnicode CMap's mapping (source code in hex -> text), or None when it has a form
+    this reader does not know (then it is left as it is)."""
+    out: dict[str, str] = {}
+    for kind, body in re.findall(r"begin(bfchar|bfrange)(.*?)end\1", text, re.S):
+        for line in body.strip().splitlines():
+            if not line.strip():
+                continue
+            if kind == "bfchar":
+                m = re.fullmatch(r"\s*<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>\s*", line)
+                if not m:
+                    return None
+                out[m.group(1).upper()] = _utf16(m.group(2))
+                continue
+            m = re.fullmatch(r"\s*<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>\s*(<[0-9A-Fa-f]+>|\[.*\])\s*", line)
+            if not m:
+                return None
+            lo, hi, width = int(m.group(1), 16), int(m.group(2), 16), len(m.group(1))
+            targets = _HEX.findall(m.group(3))
+            for k, code in enumerate(range(lo, hi + 1)):
+                if m.group(3).startswith("["):
+                    if k >= len(targets):
+                        return None
+                    dst = _utf16(targets[k])
+                else:
+                    start = _utf16(targets[0])
+                    dst = start[:-1] + chr(ord(start[-1]) + k)
+                out[f"{code:0{width}X}"] = dst
+    return out
+
+
+def _cmap_text(entries: dict[str, str], template: str) -> str:
+    """``template`` (a ToUnicode CMap) with its mappings replaced by ``entries``."""
+    items = sorted(entries.items())
+    blocks = []
+    for i in range(0, len(items), 100):  # at most 100 entries per block
+        chunk = items[i:i + 100]
+        lines = "\n".join(f"<{k}> <{v.encode('utf-16-be', errors='surrogatepass').hex().upper()}>" for k, v in chunk)
+        blocks.append(f"{len(chunk)} beginbfchar\n{lines}\nendbfchar")
+    head = template[:template.index("endcodespacerange") + len("endcodespacerange")]
+    return f"{head}\n" + "\n".join(blocks) + "\nendcmap\nCMapName currentdict /CMap defineresource pop\nend\nend\n"
+
+
+def plain_text(data: bytes) -> bytes:
+    """The PDF with every glyph that Chromium named by a radical named by its ideograph, and
+    every ligature by its letters (the drawing is untouched: only the fonts' ToUnicode maps
+    change), so the PDF's text is the page's text, code point for code point."""
+    from pypdf import PdfReader, PdfWriter
+    from pypdf.generic import NameObject
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(data)))
+    changed, seen = 0, set()
+    for page in writer.pages:
+        fonts = page.get("/Resources", {}).get("/Font")
+        for ref in (fonts.get_object().values() if fonts is not None else ()):
+            font = ref.get_object()
+            if "/ToUnicode" not in font:
+                continue
+            stream_ref = font[NameObject("/ToUnicode")]
+            key = getattr(stream_ref, "idnum", id(stream_ref))
+            if key in seen:
+                continue
+            seen.add(key)
+            stream = stream_ref.get_object()
+            text = stream.get_data().decode("latin-1")
+            entries = _cmap_entries(text)
+            if not entries or not any(c in LOOK_ALIKES for v in entries.values() for c in v):
+                continue
+            fixed = {k: "".join(LOOK_ALIKES.get(c, c) for c in v) for k, v in entries.items()}
+            stream.set_data(_cmap_text(fixed, text).encode("latin-1"))
+            changed += 1
+    if not changed:
+        return data
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
 
 
 # --- Chromium ------------------------------------------------------------------------------
@@ -216,7 +321,7 @@ def print_pdf(doc: str, started: float | None = None) -> bytes:
                     if state != "yes":
                         raise errors.HTTPProblem(500, f"The note's charts could not be drawn for the PDF ({state}).")
                     page.emulate_media(media="print")
-                    return page.pdf(format="A4", print_background=True, margin=MARGIN)
+                    printed = page.pdf(format="A4", print_background=True, margin=MARGIN)
                 finally:
                     browser.close()
         except PlaywrightError as exc:
@@ -226,3 +331,4 @@ def print_pdf(doc: str, started: float | None = None) -> bytes:
             raise
     finally:
         _lock.release()
+    return plain_text(printed)
