@@ -120,7 +120,7 @@ def cmd_ingest(args) -> int:
         outcomes = [process(target, folders=folders, progress=_progress(target))]
     for o in outcomes:
         print(o.message)
-    return 1 if any(o.status == "rejected" for o in outcomes) else 0
+    return 1 if any(o.status in ("rejected", "refused", "failed") for o in outcomes) else 0
 
 
 def cmd_watch(args) -> int:
@@ -141,7 +141,7 @@ def cmd_watch(args) -> int:
     print(f"watching {folders.inbox} every {watcher.poll:g} s (Ctrl-C to stop)", flush=True)
     if args.once:
         watcher.poll_once()
-        stop.wait(watcher.poll)
+        stop.wait(max(watcher.poll, watcher.settle + 0.1))  # the second look sees what has settled
         outcomes = watcher.poll_once()
         watcher.release()
         return 1 if any(o.status == "rejected" for o in outcomes) else 0
@@ -227,8 +227,10 @@ def parser() -> argparse.ArgumentParser:
                        description="Check a spreadsheet (.xlsx or .csv) and, if it has no problem, add "
                                    "its values to the store in one step; then move it to the drop "
                                    "folder's accepted/ or rejected/ folder (with an error report). "
-                                   "Without PATH, every file in the inbox. Exit status 1 when any file "
-                                   "was rejected.")
+                                   "Without PATH, every file in the inbox; a file that fails (any error) "
+                                   "is reported and the next one is read. Links, folders and other "
+                                   "entries that are not regular files are refused, never read. Exit "
+                                   "status 1 when any file was rejected, refused or failed.")
     i.add_argument("path", nargs="?", help="a file, or the inbox folder (default: the inbox, "
                                            "$PKPI_DROPBOX/inbox)")
     i.set_defaults(func=cmd_ingest)
@@ -241,7 +243,8 @@ def parser() -> argparse.ArgumentParser:
     w.add_argument("--poll", type=float, default=None,
                    help="seconds between looks (default: $PKPI_POLL_SECONDS)")
     w.add_argument("--once", action="store_true",
-                   help="look twice (to see which files are complete), file them, and stop")
+                   help="look twice (to see which files are complete: the looks are at least "
+                        "PKPI_SETTLE_SECONDS apart), file them, and stop")
     w.set_defaults(func=cmd_watch)
 
     wd = sub.add_parser("withdraw", help="take back an accepted file (nothing is deleted)",

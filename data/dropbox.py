@@ -11,6 +11,14 @@ Filing one file, under the store's writer lock (``data.store``):
 4. remove it from the inbox, write the error report if rejected, and move the copy to
    ``accepted/`` or ``rejected/`` under the name recorded in step 2.
 
+Before step 1 the file must be a regular file (a link, a folder, a device, a named pipe
+or a socket in the inbox is refused and never opened: ``refusal``), must not have changed
+for ``PKPI_SETTLE_SECONDS`` and must not be open for writing by a process of this machine
+(``writers``). In step 4 the inbox file is removed only if it still holds exactly what was
+read and nobody writes it; otherwise it stays, and is read again whole. Names of copies
+and reports are kept within 255 bytes (``fitted_name``), and a file that fails for any
+reason is reported and leaves the next one to be read (``process_inbox``, ``recover``).
+
 A crash before step 3 leaves the store as it was and the file in the inbox: it is simply
 processed again. A crash after step 3 is finished by the next run, from the record: the
 copy (or the inbox file, same content) is moved where the record says, and nothing in the
@@ -19,11 +27,15 @@ filed as a duplicate.
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import logging
 import os
 import re
+import signal
+import stat
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -34,10 +46,11 @@ import sqlalchemy as sa
 from data import messages, schema, settings, withdraw
 from data.build import version_from
 from data.engine import snapshot_engine
-from data.error_reports import stored_errors, write_reports
+from data.error_reports import NAME_MAX, STORED_MAX, fit_bytes, stored_errors, write_reports
 from data.intake import IntakeError, Plan, StoreState, apply, check
 from data.schema import meta
 from data.sheets import FormatError, open_book
+from data.messages import shown_name
 from data.store import new_snapshot, utc_now, writer_lock
 
 log = logging.getLogger("pkpi.dropbox")
@@ -81,12 +94,13 @@ class Folders:
 @dataclass
 class Outcome:
     name: str  # as saved in the inbox
-    status: str  # accepted, rejected, duplicate, recovered, waiting, gone
+    status: str  # accepted, rejected, duplicate, recovered, waiting, gone, refused, failed
     message: str
     intake_id: int | None = None
     stored: Path | None = None
     errors: list[IntakeError] = field(default_factory=list)
     error_count: int = 0
+    msg: tuple[str, dict] | None = None  # why it waits or was refused, as a data.messages id and parameters
 
     def __str__(self) -> str:
         return self.message
@@ -97,17 +111,114 @@ def is_ignored(name: str) -> bool:
 
 
 def inbox_files(folders: Folders) -> list[Path]:
-    """Files waiting in the inbox, oldest first (lock and temporary files left out)."""
+    """What waits in the inbox, oldest first (lock and temporary files left out): the files
+    to read, and the entries that are never read (``refusal`` says which and why), so that
+    they are reported rather than passed over in silence. Nothing here follows a link."""
     if not folders.inbox.is_dir():
         return []
     files = []
-    for path in folders.inbox.iterdir():
-        try:
-            if path.is_file() and not is_ignored(path.name):
-                files.append((path.stat().st_mtime_ns, path.name, path))
-        except FileNotFoundError:
-            continue
+    with os.scandir(folders.inbox) as entries:
+        for entry in entries:
+            if is_ignored(entry.name):
+                continue
+            try:
+                files.append((entry.stat(follow_symlinks=False).st_mtime_ns, entry.name, Path(entry.path)))
+            except FileNotFoundError:
+                continue
     return [p for _, _, p in sorted(files)]
+
+
+def refusal(path: Path) -> tuple[str, dict] | None:
+    """Why an inbox entry is never read, as a ``data.messages`` id and its parameters; None
+    for a regular file (or one gone meanwhile). Looks at the entry itself (``lstat``)."""
+    try:
+        return _refusal_of(os.lstat(path).st_mode)
+    except FileNotFoundError:
+        return None
+
+
+def _refusal_of(mode: int) -> tuple[str, dict] | None:
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISLNK(mode):
+        return "inbox-link", {}
+    if stat.S_ISDIR(mode):
+        return "inbox-folder", {}
+    kind = ("a named pipe (FIFO)" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode)
+            else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "an unknown kind of entry")
+    return "inbox-special", {"kind": messages.word(kind)}
+
+
+def _refused(path: Path, why: tuple[str, dict]) -> Outcome:
+    return Outcome(path.name, "refused", f"REFUSED   {shown_name(path.name)}: {messages.render(*why)} "
+                                         f"It is left where it is, unread.", msg=why)
+
+
+class NotAFile(Exception):
+    """The inbox entry turned out not to be a regular file when opened (it was swapped)."""
+
+    def __init__(self, why: tuple[str, dict]):
+        self.why = why
+        super().__init__(messages.render(*why))
+
+
+def writers(path: Path) -> list[tuple[int, str]]:
+    """The processes of this machine that have the file open for writing, as (process id,
+    program name), from ``/proc/<pid>/fd`` and the open flags in ``/proc/<pid>/fdinfo``
+    (Linux). Only the processes this one may look into are seen (its own user's, or all
+    for root); writers on other machines of a network share cannot be seen at all, and
+    are covered only by the settle time (PKPI_SETTLE_SECONDS)."""
+    try:
+        st = os.lstat(path)
+        pids = [p for p in os.listdir("/proc") if p.isdigit()]
+    except OSError:
+        return []
+    real = os.path.realpath(path)
+    found = []
+    for pid in pids:
+        fd_dir = f"/proc/{pid}/fd"
+        try:
+            fds = os.listdir(fd_dir)
+        except OSError:  # gone, or another user's
+            continue
+        for fd in fds:
+            try:
+                if os.readlink(f"{fd_dir}/{fd}") != real:
+                    continue
+                opened = os.stat(f"{fd_dir}/{fd}")  # the open file itself
+                if (opened.st_dev, opened.st_ino) != (st.st_dev, st.st_ino):
+                    continue
+                with open(f"/proc/{pid}/fdinfo/{fd}", encoding="ascii") as f:
+                    flags = next((int(line.split()[1], 8) for line in f if line.startswith("flags:")), 0)
+            except (OSError, ValueError):
+                continue
+            if flags & (os.O_WRONLY | os.O_RDWR):
+                try:
+                    with open(f"/proc/{pid}/comm", encoding="utf-8", errors="replace") as f:
+                        program = f.read().strip()
+                except OSError:
+                    program = "?"
+                found.append((int(pid), program))
+                break
+    return found
+
+
+def _fault(point: str) -> None:
+    """A fault-injection point for the crash tests only: ``PKPI_TEST_KILL_AT=<point>[:<marker
+    file>]`` kills this process (SIGKILL, as ``kill -9``) when it gets there, once (the marker
+    file records that it did). Never set outside the tests."""
+    spec = os.environ.get("PKPI_TEST_KILL_AT")
+    if not spec:
+        return
+    name, _, marker = spec.partition(":")
+    if name != point:
+        return
+    if marker:
+        try:
+            os.close(os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+        except FileExistsError:
+            return
+    os.kill(os.getpid(), signal.SIGKILL)
 
 
 def open_in_excel(path: Path) -> Path | None:
@@ -123,30 +234,44 @@ def open_in_excel(path: Path) -> Path | None:
 # --- Filing one file -----------------------------------------------------------------------
 
 def process(path: Path, store: Path | None = None, folders: Folders | None = None,
-            progress: Callable[[int], None] | None = None) -> Outcome:
+            progress: Callable[[int], None] | None = None, settle: float | None = None) -> Outcome:
     """Check one file and file it (see the module's docstring). Never raises for a problem
     in the file itself; an unexpected error (disk full, ...) leaves the store and the file
-    as they were."""
+    as they were. ``settle``: seconds the file must not have changed, by its change time
+    (default PKPI_SETTLE_SECONDS; the watcher, which counts the time itself, gives 0)."""
     store = Path(store or settings.db_path())
     folders = (folders or Folders.default()).ensure()
     path = Path(path)
     if not store.exists():
         raise FileNotFoundError(f"no store at {store}: run `python manage.py build` first")
+    why = refusal(path)
+    if why is not None:
+        return _refused(path, why)
     with writer_lock(store):
         finished = recover(store, folders)
-        if not path.exists():
+        try:
+            st = os.lstat(path)
+        except FileNotFoundError:
             done = next((o for o in finished if o.name == path.name), None)
-            return done or Outcome(path.name, "gone", f"{path.name}: already filed by another process")
+            _log_finished(finished, done)
+            return done or Outcome(path.name, "gone", f"{shown_name(path.name)}: already filed by another process")
+        _log_finished(finished, None)
         owner = open_in_excel(path)
         if owner is not None:
             return Outcome(path.name, "waiting",
-                           f"waiting   {path.name}: still open in Excel ({owner.name} is beside it). "
-                           f"Close it in Excel and it will be read.")
+                           f"waiting   {shown_name(path.name)}: still open in Excel ({shown_name(owner.name)} "
+                           f"is beside it). Close it in Excel and it will be read.")
+        wait = _unsettled(path, st, settings.settle_seconds() if settle is None else settle)
+        if wait is not None:
+            return wait
         before = _signature(path)
-        sha, copy = _copy(path, folders)
-        if _signature(path) != before:
+        try:
+            sha, copy = _copy(path, folders)
+        except NotAFile as exc:
+            return _refused(path, exc.why)
+        if _signature(path) != before or writers(path):
             copy.unlink(missing_ok=True)
-            return Outcome(path.name, "waiting", f"waiting   {path.name}: it is still being written.")
+            return Outcome(path.name, "waiting", f"waiting   {shown_name(path.name)}: it is still being written.")
         history = _history(store, sha)
         unfinished = _unfinished(history, folders)
         if unfinished:
@@ -160,23 +285,75 @@ def process(path: Path, store: Path | None = None, folders: Folders | None = Non
         return _file_new(path, copy, sha, store, folders, received, progress)
 
 
-def _signature(path: Path) -> tuple[int, int]:
-    st = path.stat()
-    return st.st_size, st.st_mtime_ns
+def _log_finished(finished: list[Outcome], returned: Outcome | None) -> None:
+    """Say what ``recover`` finished on the way (the caller says the one returned)."""
+    for o in finished:
+        if o is not returned and o.status == "recovered":
+            log.info("%s", o.message)
+
+
+def _signature(path: Path) -> tuple[int, int, int, int]:
+    """What changes when the entry is written, replaced or touched (never following a link)."""
+    st = os.lstat(path)
+    return st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino
+
+
+def _unsettled(path: Path, st: os.stat_result, settle: float) -> Outcome | None:
+    """A waiting outcome while the file is open for writing here, or changed less than
+    ``settle`` seconds ago (by its modification or change time: a copy that keeps the
+    original's modification time still sets the change time)."""
+    busy = writers(path)
+    if busy:
+        msg = ("inbox-open-for-writing", {"pid": busy[0][0], "program": busy[0][1]})
+        return Outcome(path.name, "waiting", f"waiting   {shown_name(path.name)}: {messages.render(*msg)}", msg=msg)
+    ago = time.time() - max(st.st_mtime, st.st_ctime)
+    # A change time far in the future is another machine's clock (a network share): not
+    # counted here; the watcher counts the time by its own clock.
+    if settle > 0 and -settle < ago < settle:
+        msg = ("inbox-settling", {"ago": f"{max(ago, 0):.0f}", "settle": f"{settle:g}"})
+        return Outcome(path.name, "waiting", f"waiting   {shown_name(path.name)}: {messages.render(*msg)}", msg=msg)
+    return None
+
+
+def _open_file(path: Path) -> int:
+    """A descriptor on the inbox entry, only if it is a regular file: never through a link
+    (O_NOFOLLOW), and without waiting on a named pipe (O_NONBLOCK)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise NotAFile(("inbox-link", {})) from None
+        raise
+    try:
+        why = _refusal_of(os.fstat(fd).st_mode)
+    except OSError:
+        os.close(fd)
+        raise
+    if why is not None:
+        os.close(fd)
+        raise NotAFile(why)
+    os.set_blocking(fd, True)
+    return fd
+
+
+def _copy_suffix(name: str) -> str:
+    """The extension the copy keeps (openpyxl goes by it): a short one, lower case, or none."""
+    suffix = Path(name).suffix.lower()
+    return suffix if re.fullmatch(r"\.[a-z0-9]{1,10}", suffix) else ""
 
 
 def _copy(path: Path, folders: Folders) -> tuple[str, Path]:
     """Copy the file into ``.processing/``, named by the SHA-256 of what was copied."""
     digest = hashlib.sha256()
     partial = folders.work / f"incoming-{os.getpid()}-{threading.get_ident()}"
-    with open(path, "rb") as src, open(partial, "wb") as dst:
+    with os.fdopen(_open_file(path), "rb") as src, open(partial, "wb") as dst:
         while chunk := src.read(1 << 20):
             digest.update(chunk)
             dst.write(chunk)
         dst.flush()
         os.fsync(dst.fileno())
     sha = digest.hexdigest()
-    copy = folders.work / (sha + path.suffix.lower())  # openpyxl goes by the extension
+    copy = folders.work / (sha + _copy_suffix(path.name))
     os.replace(partial, copy)
     return sha, copy
 
@@ -200,15 +377,25 @@ def _unfinished(history: list[dict], folders: Folders) -> dict | None:
     return None
 
 
+# Characters a stored name never has: what Windows forbids, control characters, and the
+# invisible direction marks (they would reorder the name where it is shown).
+_UNSAFE = re.compile('[\\\\/:*?"<>|\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]')
+
+
 def _unique_name(original: str, when: datetime, store_conn, folders: Folders) -> str:
-    base = re.sub(r'[\\/:*?"<>|\x00-\x1f]', "_", original).strip() or "file"
+    """``<time>-<name>[-n].<ext>``, never used before, at most STORED_MAX bytes in UTF-8 (so
+    that its reports' names, ``.errors.csv.tmp`` added, stay within the 255 bytes a file
+    name may have): a long name is shortened by bytes, never inside a character, and keeps
+    its extension."""
+    base = _UNSAFE.sub("_", original).strip() or "file"
     stem, dot, ext = base.rpartition(".")
-    if not dot:
-        stem, ext = base, ""
+    if not dot or not stem or len(ext.encode()) > 16:
+        stem, dot, ext = base, "", ""
     stem = stem[:120]
     f = schema.intake_files
     for n in range(1, 10_000):
-        name = f"{when:%Y%m%d-%H%M%S}-{stem}{'-' + str(n) if n > 1 else ''}{dot}{ext}"
+        prefix, tail = f"{when:%Y%m%d-%H%M%S}-", f"{'-' + str(n) if n > 1 else ''}{dot}{ext}"
+        name = prefix + fit_bytes(stem, STORED_MAX - len((prefix + tail).encode())) + tail
         taken = (folders.accepted / name).exists() or (folders.rejected / name).exists() or \
             store_conn.execute(sa.select(f.c.intake_id).where(f.c.stored_name == name)).first()
         if not taken:
@@ -243,19 +430,25 @@ def _file_new(path: Path, copy: Path, sha: str, store: Path, folders: Folders,
             if plan.ok:
                 _bump_version(conn, sha)
     # The store now records the file: file it where the record says.
+    _fault("after-swap")
     target = folders.root / status / stored
-    _remove_from_inbox(path, sha)
-    if not plan.ok:
-        write_reports(target, original, plan.errors, plan.error_count)
+    kept = _remove_from_inbox(path, sha)
+    report = write_reports(target, original, plan.errors, plan.error_count) if not plan.ok else None
     os.replace(copy, target)
+    shown = shown_name(original)
     if plan.ok:
-        message = f"accepted  {original}: {intake['summary']} Filed as {status}/{stored}."
+        message = f"accepted  {shown}: {intake['summary']} Filed as {status}/{stored}."
     else:
-        listed = "\n".join(f"            - {e}" for e in plan.errors[:10])
+        listed = "\n".join(f"            - {shown_name(str(e))}" for e in plan.errors[:10])
         more = f"\n            ... and {plan.error_count - 10} more" if plan.error_count > 10 else ""
-        message = (f"REJECTED  {original}: {intake['summary']} Filed as {status}/{stored}; the problems "
-                   f"are in {stored}.errors.txt.\n{listed}{more}")
-    return Outcome(original, status, message, intake["intake_id"], target, plan.errors, plan.error_count)
+        message = (f"REJECTED  {shown}: {intake['summary']} Filed as {status}/{stored}; the problems "
+                   f"are in {report.name}.\n{listed}{more}")
+    return Outcome(original, status, message + _kept_note(kept), intake["intake_id"], target, plan.errors,
+                   plan.error_count)
+
+
+def _kept_note(removed: bool) -> str:
+    return "" if removed else " " + messages.render("inbox-changed-after-reading", {})
 
 
 def summary(status: str, plan: Plan) -> str:
@@ -292,10 +485,10 @@ def _file_duplicate(path, copy, sha, first, store, folders, received) -> Outcome
                 "unchanged": 0, "declared": 0, "error_count": 0, "summary": text,
                 "received_at": received, "processed_at": now}])
     target = folders.accepted / stored
-    _remove_from_inbox(path, sha)
+    kept = _remove_from_inbox(path, sha)
     os.replace(copy, target)
-    return Outcome(path.name, "duplicate", f"unchanged {path.name}: {text} Filed as accepted/{stored}.",
-                   next_id, target)
+    return Outcome(path.name, "duplicate", f"unchanged {shown_name(path.name)}: {text} Filed as accepted/{stored}."
+                   + _kept_note(kept), next_id, target)
 
 
 def _bump_version(conn, sha: str | None = None) -> None:
@@ -307,17 +500,26 @@ def _bump_version(conn, sha: str | None = None) -> None:
                                  {"key": "data_version", "value": version_from(conn, curated)}])
 
 
-def _remove_from_inbox(path: Path, sha: str) -> None:
-    """Remove the inbox file if it still holds what was processed (not a newer save)."""
+def _remove_from_inbox(path: Path, sha: str) -> bool:
+    """Remove the inbox file if it still holds exactly what was processed, nobody here has it
+    open for writing (what they write next would go nowhere) and it did not change while it
+    was compared. False when it stays: a newer save, read again whole at the next look."""
     try:
+        before = _signature(path)
+        if writers(path):
+            return False
         digest = hashlib.sha256()
-        with open(path, "rb") as f:
+        with os.fdopen(_open_file(path), "rb") as f:
             while chunk := f.read(1 << 20):
                 digest.update(chunk)
-        if digest.hexdigest() == sha:
-            path.unlink()
+        if digest.hexdigest() != sha or _signature(path) != before or writers(path):
+            return False
+        path.unlink()
+        return True
     except FileNotFoundError:
-        pass
+        return True  # already gone: nothing of it is left to lose
+    except (OSError, NotAFile):
+        return False
 
 
 # --- Finishing what a crash interrupted ----------------------------------------------------
@@ -329,16 +531,31 @@ def recover(store: Path, folders: Folders) -> list[Outcome]:
     if not folders.work.is_dir():
         return out
     for copy in sorted(folders.work.iterdir()):
-        if not re.fullmatch(r"[0-9a-f]{64}(\.\w+)?", copy.name):
-            copy.unlink(missing_ok=True)  # a copy cut short
-            continue
-        unfinished = _unfinished(_history(store, copy.name[:64]), folders)
-        if unfinished is None:
-            copy.unlink(missing_ok=True)  # killed before the swap: the inbox still has the file
-            continue
-        out.append(_finish(unfinished, copy, folders, store,
-                           inbox_file=folders.inbox / unfinished["original_name"]))
+        # One copy that cannot be filed (any error) is reported and left for the next look;
+        # it never keeps the others, or the inbox, from being filed.
+        name = copy.name
+        try:
+            if not re.fullmatch(r"[0-9a-f]{64}(\.\w+)?", copy.name):
+                copy.unlink(missing_ok=True)  # a copy cut short
+                continue
+            unfinished = _unfinished(_history(store, copy.name[:64]), folders)
+            if unfinished is None:
+                copy.unlink(missing_ok=True)  # killed before the swap: the inbox still has the file
+                continue
+            name = unfinished["original_name"]
+            out.append(_finish(unfinished, copy, folders, store,
+                               inbox_file=folders.inbox / unfinished["original_name"]))
+        except Exception as exc:
+            log.exception("could not finish filing %s (.processing/%s); tried again at the next look",
+                          shown_name(name), copy.name)
+            out.append(_failed(name, exc, f"could not finish filing it (.processing/{copy.name}); it is "
+                                          f"tried again at the next look"))
     return out
+
+
+def _failed(name: str, exc: BaseException, what: str) -> Outcome:
+    reason = shown_name(f"{type(exc).__name__}: {exc}")[:300]
+    return Outcome(name, "failed", f"FAILED    {shown_name(name)}: {what}. Reason: {reason}")
 
 
 def _finish(rec: dict, copy: Path, folders: Folders, store: Path, inbox_file: Path) -> Outcome:
@@ -348,10 +565,9 @@ def _finish(rec: dict, copy: Path, folders: Folders, store: Path, inbox_file: Pa
         errors = stored_errors(store, rec["intake_id"])
         write_reports(target, rec["original_name"], errors, rec["error_count"])
     os.replace(copy, target)
-    message = (f"finished  {rec['original_name']}: it had already been processed ({rec['status']}) when "
+    message = (f"finished  {shown_name(rec['original_name'])}: it had already been processed ({rec['status']}) when "
                f"the previous run stopped; nothing changed in the store. Filed as "
                f"{rec['folder']}/{rec['stored_name']}.")
-    log.info(message)
     return Outcome(rec["original_name"], "recovered", message, rec["intake_id"], target)
 
 
@@ -367,5 +583,9 @@ def process_inbox(store: Path | None = None, folders: Folders | None = None,
         with writer_lock(store):
             outcomes += recover(store, folders)
     for path in inbox_files(folders):
-        outcomes.append(process(path, store, folders, progress_for(path) if progress_for else None))
+        try:
+            outcomes.append(process(path, store, folders, progress_for(path) if progress_for else None))
+        except Exception as exc:  # reported; the next file is read
+            log.exception("could not file %s; it stays in the inbox", shown_name(path.name))
+            outcomes.append(_failed(path.name, exc, "could not be filed; it stays in the inbox"))
     return outcomes

@@ -230,6 +230,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Line {line} is not UTF-8 text, so Chinese characters would be garbled. In Excel use File > Save As "
         "> 'CSV UTF-8 (Comma delimited)'.",
         "第 {line} 行不是 UTF-8 文本，中文会变成乱码。请在 Excel 中使用“文件 > 另存为 > CSV UTF-8（逗号分隔）”。"),
+    "csv-encoding-named": (
+        "This file is saved in {encoding}, not UTF-8, so Chinese characters would be garbled. In Excel use "
+        "File > Save As > 'CSV UTF-8 (Comma delimited)' and put that file in the inbox.",
+        "此文件的编码是 {encoding}，不是 UTF-8，中文会变成乱码。请在 Excel 中使用“文件 > 另存为 > "
+        "CSV UTF-8（逗号分隔）”，再将该文件放入收件箱。"),
     "xls-renamed": (
         "This is an old-format Excel file (.xls) renamed to .xlsx, or a workbook protected with a password. "
         "Open it in Excel, remove any password, and use " + _SAVE_XLSX_EN + ".",
@@ -256,6 +261,33 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "The file could not be read to the end ({error}): it may be damaged or incompletely saved. Open it "
         "in Excel, save it again, and put it in the inbox.",
         "无法把文件读完（{error}）：文件可能已损坏或未完整保存。请在 Excel 中打开，重新保存，再放入收件箱。"),
+    # -- what is in the inbox but is never read (data.dropbox.refusal)
+    "inbox-link": (
+        "This is a link (shortcut) to another file or folder, not a file. Links are never followed: what they "
+        "point to could be any file on the server. Remove the link and save the spreadsheet itself into the "
+        "inbox.",
+        "这是指向其他文件或文件夹的链接（快捷方式），不是文件。链接从不被跟随：它可能指向服务器上的任何文件。"
+        "请删除该链接，并把电子表格本身保存到收件箱。"),
+    "inbox-folder": (
+        "This is a folder, not a file: folders in the inbox are not read, even when their name ends in .xlsx "
+        "or .csv. Move the spreadsheets out of it into the inbox itself, then remove the folder.",
+        "这是文件夹，不是文件：收件箱中的文件夹不会被读取，即使其名称以 .xlsx 或 .csv 结尾。请把其中的电子表格"
+        "移到收件箱本身，然后删除该文件夹。"),
+    "inbox-special": (
+        "This is not an ordinary file (it is {kind}), so it is never opened. Remove it and save the "
+        "spreadsheet itself into the inbox.",
+        "这不是普通文件（而是{kind}），因此从不打开。请删除它，并把电子表格本身保存到收件箱。"),
+    "inbox-open-for-writing": (
+        "Still being written: the program {program} (process {pid}) has it open for writing. It is read once "
+        "that program closes it.",
+        "仍在写入：程序 {program}（进程 {pid}）正以写入方式打开此文件。该程序关闭文件后即会读取。"),
+    "inbox-settling": (
+        "It changed {ago} s ago; it is read once it has not changed for {settle} s (PKPI_SETTLE_SECONDS).",
+        "此文件在 {ago} 秒前有改动；在 {settle} 秒内没有改动后才会读取（PKPI_SETTLE_SECONDS）。"),
+    "inbox-changed-after-reading": (
+        "It changed after it was read, so it stays in the inbox and is read again, whole, once it stops "
+        "changing. What was read is kept as it was.",
+        "此文件在读取之后又有改动，因此留在收件箱中，待其不再改动后会被完整地重新读取。已读取的内容按原样保留。"),
     # -- what was not checked (an accepted file's summary)
     "quotes-not-checked": (
         "The quotes citing {reports} were not re-checked word for word: the report texts are not at {seeds} "
@@ -284,6 +316,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
 
 # Words used inside other messages (a parameter's value in each language).
 WORDS: dict[str, tuple[str, str]] = {
+    "a named pipe (FIFO)": ("a named pipe (FIFO)", "命名管道（FIFO）"),
+    "a socket": ("a socket", "套接字"),
+    "a device": ("a device", "设备文件"),
+    "an unknown kind of entry": ("an unknown kind of entry", "未知类型的条目"),
+
     "the indicator": ("the indicator", "该指标"),
     "indicator": ("indicator", "指标"),
     "area": ("area", "范围"),
@@ -292,6 +329,28 @@ WORDS: dict[str, tuple[str, str]] = {
     "status": ("status", "状态"),
     "no extension": ("no extension", "无扩展名"),
 }
+
+
+def shown_name(name: str) -> str:
+    """A file name as logs, reports and pages show it: control characters (a line break
+    could forge a log line) and the invisible direction marks (which reorder what follows)
+    are written as escapes, ``\\n`` or ``\\u202e``; a backslash is doubled so that an
+    escape cannot be faked either."""
+    out = []
+    for ch in name:
+        code = ord(ch)
+        if ch == "\\":
+            out.append("\\\\")
+        elif code < 0x20 or 0x7F <= code < 0xA0 or code in _INVISIBLE:
+            out.append({"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(ch) or
+                       (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"))
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+# Direction marks and overrides, and the line and paragraph separators.
+_INVISIBLE = frozenset([0x200E, 0x200F, 0x061C, 0x2028, 0x2029, *range(0x202A, 0x202F), *range(0x2066, 0x206A)])
 
 
 def word(key: str) -> dict:

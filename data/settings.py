@@ -58,7 +58,12 @@ SETTINGS: tuple[Setting, ...] = (
             "0 turns the cache off."),
     Setting("PKPI_POLL_SECONDS", "2",
             "How often the watcher looks at the inbox, in seconds. A file is read once it has "
-            "not changed between two looks."),
+            "not changed between two looks and for PKPI_SETTLE_SECONDS."),
+    Setting("PKPI_SETTLE_SECONDS", "5",
+            "A file in the inbox is read only once it has not changed for this many seconds (and no "
+            "program on this machine has it open for writing), so that a copy that pauses is not "
+            "read half-written. Writers on other machines of a network share are covered by this "
+            "wait alone: raise it for slow shares. 0 reads a file at the second look."),
 )
 _BY_NAME = {s.name: s for s in SETTINGS}
 
@@ -118,6 +123,17 @@ def watch_enabled() -> bool:
 
 def poll_seconds() -> float:
     return _number("PKPI_POLL_SECONDS")
+
+
+def settle_seconds() -> float:
+    text = get("PKPI_SETTLE_SECONDS")
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"setting PKPI_SETTLE_SECONDS={text!r} is not a number") from None
+    if not value >= 0:
+        raise ValueError(f"setting PKPI_SETTLE_SECONDS={text!r} must be 0 or more")
+    return value
 
 
 CURATED_DIR = REPO / "data" / "curated"

@@ -155,14 +155,7 @@ def _unsupported(suffix: str) -> FormatError:
 # --- CSV ---------------------------------------------------------------------------------
 
 def _csv_sheet(path: Path) -> Sheet:
-    raw = path.read_bytes()
-    if b"\x00" in raw[:65536]:
-        raise FormatError("format-error", "csv-not-text")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[:exc.start].count(b"\n") + 1
-        raise FormatError("encoding-error", "csv-encoding", line=line) from None
+    text = csv_text(path.read_bytes())
     first = text.split("\n", 1)[0]
     # Excel writes ';' instead of ',' where the decimal separator is a comma.
     delimiter = max((",", ";", "\t"), key=first.count) if first else ","
@@ -172,6 +165,65 @@ def _csv_sheet(path: Path) -> Sheet:
         return enumerate(reader, start=1)  # every cell is text (or empty when blank)
 
     return Sheet("", False, [], rows, "csv")
+
+
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+def csv_text(raw: bytes) -> str:
+    """The text of a CSV file: UTF-8 (with or without Excel's byte-order mark), or UTF-16
+    with its byte-order mark (Excel's "Unicode Text", some exports): the mark says which
+    UTF-16 it is, and every character is decoded strictly, so nothing is guessed. Any other
+    encoding is refused with its name when it can be told (GB18030/GBK, Chinese Windows'
+    default; UTF-16 without a mark), since guessing it could change a character silently."""
+    if raw.startswith(_UTF16_BOMS) and not raw.startswith(b"\xff\xfe\x00\x00"):
+        try:
+            return raw.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            line = raw[:exc.start].decode("utf-16", errors="replace").count("\n") + 1
+            raise FormatError("encoding-error", "csv-encoding", line=line) from None
+    head = raw[:65536]
+    if b"\x00" in head:
+        if _looks_utf16(head):
+            raise FormatError("encoding-error", "csv-encoding-named", encoding="UTF-16 (without a byte-order mark)")
+        raise FormatError("format-error", "csv-not-text")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        if _looks_gb18030(raw):
+            raise FormatError("encoding-error", "csv-encoding-named", encoding="GB18030/GBK") from None
+        raise FormatError("encoding-error", "csv-encoding", line=line) from None
+
+
+def _looks_utf16(head: bytes) -> bool:
+    """Text in UTF-16 without its mark: one byte of nearly every pair is zero (Latin text)."""
+    pairs = len(head) // 2
+    if pairs < 2:
+        return False
+    even = sum(1 for i in range(0, pairs * 2, 2) if head[i] == 0)
+    odd = sum(1 for i in range(1, pairs * 2, 2) if head[i] == 0)
+    return max(even, odd) >= 0.6 * pairs and min(even, odd) <= 0.05 * pairs
+
+
+def _looks_gb18030(raw: bytes) -> bool:
+    """Decodes strictly as GB18030 (of which GBK is a part), and nearly every pair of bytes
+    past ASCII is in the GB2312 range of common Chinese characters (both bytes 0xA1 or
+    more), which Latin-1 or Windows-1252 text (an accented letter, then a plain one) is not."""
+    try:
+        raw.decode("gb18030")
+    except UnicodeDecodeError:
+        return False
+    pairs = common = 0
+    i, n = 0, len(raw)
+    while i < n:
+        if raw[i] < 0x80:
+            i += 1
+            continue
+        pairs += 1
+        common += i + 1 < n and raw[i] >= 0xA1 and raw[i + 1] >= 0xA1
+        i += 2
+    return pairs > 0 and common >= 0.9 * pairs
 
 
 # --- XLSX --------------------------------------------------------------------------------

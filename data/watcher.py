@@ -27,8 +27,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
-from data import settings
-from data.dropbox import Folders, Outcome, _signature, inbox_files, open_in_excel, process, recover
+from data import messages, settings
+from data.dropbox import Folders, Outcome, _signature, inbox_files, open_in_excel, process, recover, refusal
+from data.messages import shown_name
 from data.store import writer_lock
 
 log = logging.getLogger("pkpi.dropbox")
@@ -44,15 +45,23 @@ def _utc() -> str:
 
 class Watcher:
     """Polls the inbox (file-system events are unreliable on network shares) and files each
-    file once it has not changed between two polls. Of all the watchers started on one
+    file once it has not changed between two polls and for PKPI_SETTLE_SECONDS, counted by
+    this process's own clock (a share's clock may differ). Links, folders and other entries
+    that are not regular files are reported once and never read. Of all the watchers started on one
     store (in server workers, ``manage.py watch``), one works at a time: the one holding
     the watch lock; the others stand by and take over if it stops."""
 
     def __init__(self, store: Path | None = None, folders: Folders | None = None,
-                 poll: float | None = None, report: Callable[[Outcome], None] | None = None):
+                 poll: float | None = None, report: Callable[[Outcome], None] | None = None,
+                 settle: float | None = None):
         self.store = Path(store or settings.db_path())
         self.folders = folders or Folders.default()
         self.poll = poll or settings.poll_seconds()
+        self.settle = settings.settle_seconds() if settle is None else settle
+        self._stable: dict[Path, tuple[tuple, float]] = {}  # path -> (signature, since (monotonic))
+        self._refused: dict[str, tuple] = {}  # name -> (why, signature) reported
+        self._reasons: dict[str, dict] = {}  # name -> {"msg", "params"}: why it waits or is refused
+        self._unfiled: dict[str, str] = {}  # a copy that could not be finished -> its message, reported once
         self.report = report or (lambda o: log.info("%s", o.message))
         self._seen: dict[Path, tuple[int, int]] = {}
         self._failed: dict[Path, tuple[int, int]] = {}
@@ -87,7 +96,8 @@ class Watcher:
                            "looked": _utc(), "poll": self.poll, "inbox": str(self.folders.inbox),
                            "reading": reading, "reading_since": _utc() if reading else None,
                            "waiting": self._why, "failed": self._failures, "first_seen": self._first,
-                           "changing": self._changing}, ensure_ascii=False) + "\n"
+                           "changing": self._changing, "reasons": self._reasons,
+                           "settle": self.settle}, ensure_ascii=False, default=str) + "\n"
         data = line.encode()
         try:
             os.pwrite(self._lock_fd, data, 0)
@@ -105,52 +115,86 @@ class Watcher:
             self._lock_fd = None
 
     def poll_once(self) -> list[Outcome]:
-        """File what has been stable since the last poll. Returns what happened."""
+        """File what has been stable since the last poll, and for the settle time. Returns
+        what happened. One file's failure, of any kind, is reported and the next is read."""
         if not self._elected() or not self.store.exists():
             return []
         self.folders.ensure()
-        current = {}
+        current, refused = {}, {}
         for path in inbox_files(self.folders):
             try:
-                current[path] = _signature(path)
+                sig = _signature(path)
             except FileNotFoundError:
                 continue
-        names = {p.name for p in current}
+            why = refusal(path)
+            if why is not None:
+                refused[path] = (why, sig)
+            else:
+                current[path] = sig
+        names = {p.name for p in current} | {p.name for p in refused}
         self._why = {k: v for k, v in self._why.items() if k in names}
         self._failures = {k: v for k, v in self._failures.items() if k in names}
-        now = time.time()
+        self._reasons = {k: v for k, v in self._reasons.items() if k in names}
+        now, clock = time.time(), time.monotonic()
         self._first = {name: self._first.get(name, now) for name in names}
         self._changing = [p.name for p, sig in current.items() if p in self._seen and self._seen[p] != sig]
-        ready = [p for p, sig in current.items() if self._seen.get(p) == sig and self._failed.get(p) != sig]
+        self._stable = {p: (sig, self._stable[p][1] if self._stable.get(p, (None,))[0] == sig else clock)
+                        for p, sig in current.items()}
+        ready = [p for p, sig in current.items() if self._seen.get(p) == sig and self._failed.get(p) != sig
+                 and clock - self._stable[p][1] >= self.settle]
+        outcomes = []
+        for path, (why, sig) in refused.items():  # said once (again if it is replaced)
+            self._reasons[path.name] = {"msg": why[0], "params": why[1]}
+            if self._refused.get(path.name) != (why, sig):
+                self.report(Outcome(path.name, "refused", f"REFUSED   {shown_name(path.name)}: "
+                                    f"{messages.render(*why)} It is left where it is, unread.", msg=why))
+            self._refused[path.name] = (why, sig)
+        self._refused = {k: v for k, v in self._refused.items() if k in names}
         self._beat()
         self._seen = current
-        outcomes = []
         if any(self.folders.work.iterdir()):
             with writer_lock(self.store):
                 for o in recover(self.store, self.folders):
+                    if o.status == "failed":  # said once; tried again at every look
+                        if self._unfiled.get(o.name) != o.message:
+                            self.report(o)
+                        self._unfiled[o.name] = o.message
+                        continue
+                    self._unfiled.pop(o.name, None)
                     outcomes.append(o)
                     self.report(o)
         for path in ready:
             self._beat(reading=path.name)
             try:
-                outcome = process(path, self.store, self.folders)
+                outcome = process(path, self.store, self.folders, settle=0)
             except Exception as exc:  # the file stays in the inbox; tried again when it changes
-                log.exception("could not file %s; it stays in the inbox", path.name)
+                log.exception("could not file %s; it stays in the inbox", shown_name(path.name))
                 self._failed[path] = current[path]
-                self._failures[path.name] = f"{type(exc).__name__}: {exc}"[:300]
+                self._failures[path.name] = shown_name(f"{type(exc).__name__}: {exc}")[:300]
                 continue
             if outcome.status == "waiting":
-                if self._waiting.get(path) != current[path]:
+                if self._waiting.get(path) != current[path] or self._why.get(path.name) != outcome.message:
                     self.report(outcome)
                 self._waiting[path] = current[path]
                 self._why[path.name] = outcome.message
+                if outcome.msg:
+                    self._reasons[path.name] = {"msg": outcome.msg[0], "params": outcome.msg[1]}
                 continue
             self._waiting.pop(path, None)
             self._why.pop(path.name, None)
+            self._reasons.pop(path.name, None)
             outcomes.append(outcome)
             self.report(outcome)
         self._beat()
         return outcomes
+
+    def next_look(self) -> float:
+        """Seconds until the next look: the poll interval, or sooner when a file's settle
+        time ends before it (so the wait is the settle time, not the settle time and a poll)."""
+        clock = time.monotonic()
+        due = [since + self.settle - clock for _sig, since in self._stable.values()]
+        due = [d for d in due if d > 0]
+        return max(0.1, min([self.poll, *[d + 0.05 for d in due]]))
 
     def run(self, stop: threading.Event) -> None:
         try:
@@ -159,7 +203,7 @@ class Watcher:
                     self.poll_once()
                 except Exception:
                     log.exception("watcher: unexpected error; trying again at the next poll")
-                stop.wait(self.poll)
+                stop.wait(self.next_look())
         finally:
             self.release()
 
@@ -213,6 +257,7 @@ class Status:
     failed: dict[str, str] = field(default_factory=dict)
     first_seen: dict[str, float] = field(default_factory=dict)
     changing: list[str] = field(default_factory=list)
+    reasons: dict[str, dict] = field(default_factory=dict)  # name -> {"msg", "params"} (data.messages)
 
     @property
     def late(self) -> bool:
@@ -254,17 +299,23 @@ def status(store: Path | None = None) -> Status:
     return Status(True, enabled, d.get("pid"), d.get("host", ""), _time(d.get("since")), _time(d.get("looked")),
                   float(d.get("poll") or 0), d.get("reading"), _time(d.get("reading_since")),
                   d.get("waiting") or {}, d.get("failed") or {}, d.get("first_seen") or {},
-                  d.get("changing") or [])
+                  d.get("changing") or [], d.get("reasons") or {})
 
 
 def why_waiting(path: Path, state: Status) -> tuple[str, dict]:
     """Why a file is still in the inbox, as (reason code, details) for the Updates page.
 
-    Always said: ``excel`` (Excel's lock file is beside it), ``off`` (nobody reads the
+    Always said: ``refused`` (a link, a folder or another entry that is not a regular file:
+    never read; details ``msg`` and ``params``, a ``data.messages`` id to render in the
+    reader's language), ``excel`` (Excel's lock file is beside it), ``off`` (nobody reads the
     inbox), ``reading`` (being read now). Once it has waited longer than three looks:
     ``failed`` (an unexpected error; tried again when the file changes), ``too-large``,
-    ``writing`` (it changed at the last look), ``late`` (the watcher has not looked for a
+    ``writing`` (it changed at the last look), ``open`` (a program has it open for writing;
+    ``msg`` and ``params`` as for ``refused``), ``late`` (the watcher has not looked for a
     while). Otherwise ``queued``: read within a few seconds."""
+    why = refusal(path)
+    if why is not None:
+        return "refused", {"msg": why[0], "params": why[1]}
     owner = open_in_excel(path)
     if owner is not None:
         return "excel", {"owner": owner.name}
@@ -273,7 +324,7 @@ def why_waiting(path: Path, state: Status) -> tuple[str, dict]:
     if state.current == path.name:
         return "reading", {"since": state.current_since}
     try:
-        st = path.stat()
+        st = os.lstat(path)
     except FileNotFoundError:
         return "queued", {}
     first = state.first_seen.get(path.name, st.st_mtime)
@@ -283,6 +334,9 @@ def why_waiting(path: Path, state: Status) -> tuple[str, dict]:
         return "failed", {"error": state.failed[path.name]}
     if st.st_size > settings.max_file_bytes():
         return "too-large", {"mb": st.st_size / 1024 / 1024, "limit": settings.max_file_bytes() / 1024 / 1024}
+    reason = state.reasons.get(path.name) or {}
+    if reason.get("msg") == "inbox-open-for-writing":
+        return "open", {"msg": reason["msg"], "params": reason.get("params") or {}}
     if path.name in state.changing or "still being written" in state.waiting.get(path.name, ""):
         return "writing", {}
     if state.late:

@@ -15,7 +15,7 @@ from dash import html
 
 from data import withdraw
 from data.dropbox import Folders, inbox_files
-from data.messages import error_text, summary_text
+from data.messages import error_text, render, shown_name, summary_text
 from data.watcher import Status, status as watch_status, why_waiting
 from indicators import i18n, registry
 from indicators import updates as log
@@ -245,8 +245,12 @@ def content(lang: str = "en") -> list:
     waiting = []
     for path in inbox_files(Folders.default()):
         code, details = why_waiting(path, state)
-        details = {k: (_clock(v) if isinstance(v, datetime) else v) for k, v in details.items()}
-        waiting.append(html.Li(path.name + ("：" if lang == "zh" else ": ") + _(_WAITING[code]).format(**details),
+        if "msg" in details:  # a refused entry, or one open for writing: said by data.messages
+            text = render(details["msg"], details.get("params"), lang)
+        else:
+            details = {k: (_clock(v) if isinstance(v, datetime) else v) for k, v in details.items()}
+            text = _(_WAITING[code]).format(**details)
+        waiting.append(html.Li(shown_name(path.name) + ("：" if lang == "zh" else ": ") + text,
                                **{"data-reason": code}))
     try:
         files = log.recent_files()
