@@ -15,6 +15,11 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
 
+# Tests write a file and read it at once: the drop folder's wait for a file to settle
+# (PKPI_SETTLE_SECONDS, 5 s by default) is off unless a test sets it (tests/test_intake_stall.py
+# and the dashboard test in test_intake_server.py run with it).
+os.environ.setdefault("PKPI_SETTLE_SECONDS", "0")
+
 
 # --- The report texts ------------------------------------------------------------------------
 # A clone of the repository alone has no report texts (PKPI_SEEDS, default ../shared/seeds).

@@ -121,7 +121,7 @@ def test_dropped_template_appears_in_the_running_dashboard(tmp_path, page, conso
     the inbox is on its chart within 10 seconds."""
     home = tmp_path / "fresh-home"
     defaults = {name: None for name in ("PKPI_WATCH", "PKPI_POLL_SECONDS", "PKPI_DROPBOX", "PKPI_MAX_FILE_MB",
-                                        "PKPI_MAX_ROWS")}
+                                        "PKPI_MAX_ROWS", "PKPI_SETTLE_SECONDS")}
     proc, url, log = start_server(home, defaults)
     try:
         assert {p.name for p in (home / "dropbox").iterdir()} >= {"inbox", "accepted", "rejected"}
