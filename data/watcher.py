@@ -62,6 +62,7 @@ class Watcher:
         self._refused: dict[str, tuple] = {}  # name -> (why, signature) reported
         self._reasons: dict[str, dict] = {}  # name -> {"msg", "params"}: why it waits or is refused
         self._unfiled: dict[str, str] = {}  # a copy that could not be finished -> its message, reported once
+        self._last_look: float | None = None  # wall clock
         self.report = report or (lambda o: log.info("%s", o.message))
         self._seen: dict[Path, tuple[int, int]] = {}
         self._failed: dict[Path, tuple[int, int]] = {}
@@ -138,8 +139,10 @@ class Watcher:
         now, clock = time.time(), time.monotonic()
         self._first = {name: self._first.get(name, now) for name in names}
         self._changing = [p.name for p, sig in current.items() if p in self._seen and self._seen[p] != sig]
-        self._stable = {p: (sig, self._stable[p][1] if self._stable.get(p, (None,))[0] == sig else clock)
+        self._stable = {p: (sig, self._stable[p][1] if self._stable.get(p, (None,))[0] == sig
+                            else clock - (now - self._changed_at(sig, now)))
                         for p, sig in current.items()}
+        self._last_look = now
         ready = [p for p, sig in current.items() if self._seen.get(p) == sig and self._failed.get(p) != sig
                  and clock - self._stable[p][1] >= self.settle]
         outcomes = []
@@ -187,6 +190,15 @@ class Watcher:
             self.report(outcome)
         self._beat()
         return outcomes
+
+    def _changed_at(self, sig: tuple, now: float) -> float:
+        """When a file new or changed since the last look last changed (wall clock): its
+        change time, if that falls between the last look and now, as it must; otherwise
+        (a share whose clock differs, or the first look) now, which is never too early."""
+        changed = max(sig[1], sig[2]) / 1e9
+        if self._last_look is not None and self._last_look < changed <= now:
+            return changed
+        return now
 
     def next_look(self) -> float:
         """Seconds until the next look: the poll interval, or sooner when a file's settle

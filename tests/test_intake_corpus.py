@@ -330,6 +330,9 @@ def _zip(path: Path, members: dict[str, bytes]) -> Path:
      "This is not a text file, though its name ends in .csv (it may be another kind of file renamed). "
      "Save the spreadsheet as 'CSV UTF-8 (Comma delimited)'."),
     ("gbk.csv", "indicator_id,area\n测试,all_pko\n".encode("gbk"), "encoding-error",
+     "This file is saved in GB18030/GBK, not UTF-8, so Chinese characters would be garbled. In Excel use "
+     "File > Save As > 'CSV UTF-8 (Comma delimited)' and put that file in the inbox."),
+    ("latin.csv", "indicator_id,area\nC\u00f4te,all_pko\n".encode("cp1252"), "encoding-error",
      "Line 2 is not UTF-8 text, so Chinese characters would be garbled. In Excel use File > Save As > "
      "'CSV UTF-8 (Comma delimited)'."),
 ])

@@ -9,6 +9,7 @@ import logging
 import os
 import socket
 import subprocess
+import time
 
 import pytest
 
@@ -353,3 +354,25 @@ def test_a_line_break_in_a_name_cannot_forge_a_log_line(home, caplog):
     report = (home / "dropbox" / "rejected" / (stored + ".errors.txt")).read_text(encoding="utf-8")
     assert report.splitlines()[0] == ("bad\\n2026-12-02 07:00:00 accepted  fake.xlsx: Accepted: 9 new values.xlsx "
                                       "was not loaded: nothing from it was added to the dashboard.")
+
+
+def test_the_watcher_reads_a_file_once_it_has_settled_and_looks_again_in_time(home):
+    path = workbook(inbox(home, "settling.xlsx"), [obs()])
+    watcher = Watcher(poll=30, settle=1.5)  # a long poll: the settle time decides when it looks again
+    try:
+        assert watcher.poll_once() == []  # first look: counted from now (no look before to bound it)
+        assert watcher.poll_once() == []  # unchanged, but not for 1.5 s yet
+        assert 0 < watcher.next_look() <= 1.6  # not the 30 s poll
+        time.sleep(watcher.next_look())
+        assert [(o.name, o.status) for o in watcher.poll_once()] == [("settling.xlsx", "accepted")]
+        # A file saved after a look is counted from its own change time (between two looks).
+        time.sleep(0.1)
+        saved = workbook(inbox(home, "next.xlsx"), [obs(period="2024-03", value=13)], indicators=()).stat().st_ctime
+        time.sleep(max(0.0, saved + 0.6 - time.time()))
+        assert watcher.poll_once() == []
+        assert 0 < watcher.next_look() <= 1.0  # due 1.5 s after its change time, not after this look
+        time.sleep(max(0.0, saved + 1.6 - time.time()))
+        assert [(o.name, o.status) for o in watcher.poll_once()] == [("next.xlsx", "accepted")]
+        assert path.exists() is False
+    finally:
+        watcher.release()
