@@ -17,7 +17,7 @@ import urllib.request
 import pytest
 
 from data.dropbox import process
-from tests.conftest import start_server
+from tests.conftest import REPO, free_port, start_server
 from tests.intake_helpers import (COUNT, env_for, folder, manage, obs, query, sha, wait_until, workbook)
 from tests.test_intake_queue import REFUSED, chinese_name, csv_bytes, hostile_inbox
 
@@ -25,6 +25,44 @@ from tests.test_intake_queue import REFUSED, chinese_name, csv_bytes, hostile_in
 @pytest.fixture
 def home(dropbox_home):
     return dropbox_home
+
+
+class Gunicorn:
+    """``gunicorn -w 2`` on the home, as the README recommends serving it (the watcher in one
+    worker, the other standing by)."""
+
+    def __init__(self, home, extra: dict):
+        port = free_port()
+        self.log = home / "server.log"
+        self.proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}",
+                                      "--timeout", "120", "wsgi:server"], cwd=REPO, env=env_for(home, **extra),
+                                     stdout=open(self.log, "w"), stderr=subprocess.STDOUT)
+        self.url = f"http://127.0.0.1:{port}"
+
+        def up():
+            try:
+                urllib.request.urlopen(self.url + "/updates/status.json", timeout=5).read()
+                return True
+            except OSError:
+                return False
+
+        if not wait_until(up, 90, 0.5):
+            self.proc.kill()
+            raise RuntimeError(self.log.read_text())
+
+    def terminate(self):
+        self.proc.terminate()
+
+    def wait(self, timeout):
+        return self.proc.wait(timeout=timeout)
+
+
+def serve(home, kind: str, extra: dict):
+    """(process, url, log) of a dev server (``python app.py``) or gunicorn with two workers."""
+    if kind == "dev":
+        return start_server(home, extra)
+    g = Gunicorn(home, {"PKPI_WATCH": "1", **extra})
+    return g, g.url, g.log
 
 
 class Client:
@@ -81,13 +119,14 @@ def write_in_two_parts(source, target, cut: int, pause: float, close_between: bo
                              "close" if close_between else "open"])
 
 
-def test_copies_that_stall_are_read_whole_once(home, tmp_path):
+@pytest.mark.parametrize("kind", ["dev", "gunicorn"])
+def test_copies_that_stall_are_read_whole_once(home, tmp_path, kind):
     """The red team's case: a CSV written in two parts with a 7 s pause at a line boundary, and
     an .xlsx cut the same way; with a 3 s settle time the pause outlasts it, and only the
     writer's open file shows that the copy is not finished. A third copy closes the file in
     its pause: the settle time covers it. Each is read once, whole, and kept byte for byte."""
     assert process(workbook(home / "dropbox" / "inbox" / "declare.xlsx", [obs()])).status == "accepted"
-    proc, url, log = start_server(home, {"PKPI_POLL_SECONDS": "0.5", "PKPI_SETTLE_SECONDS": "3"})
+    proc, url, log = serve(home, kind, {"PKPI_POLL_SECONDS": "0.5", "PKPI_SETTLE_SECONDS": "3"})
     client = Client(url)
     try:
         staging = tmp_path / "staging"
@@ -133,13 +172,14 @@ def test_copies_that_stall_are_read_whole_once(home, tmp_path):
     assert "waiting   open.csv: Still being written: the program python" in log.read_text()
 
 
-def test_hostile_inbox_never_stops_the_intake(home, tmp_path):
+@pytest.mark.parametrize("kind", ["dev", "gunicorn"])
+def test_hostile_inbox_never_stops_the_intake(home, tmp_path, kind):
     """Links (to /etc/passwd, to the live store, to a folder), a folder named x.xlsx, a named
     pipe, a socket, names of 76, 80 and 83 Chinese characters and a name with a line break,
     all at once: the refused entries are said once each and left unread, every file is
     filed, and the server answers throughout."""
     sock = hostile_inbox(home, tmp_path)
-    proc, url, log = start_server(home, {"PKPI_POLL_SECONDS": "0.5"})
+    proc, url, log = serve(home, kind, {"PKPI_POLL_SECONDS": "0.5"})
     client = Client(url)
     box = home / "dropbox" / "inbox"
     try:
