@@ -144,7 +144,7 @@ def _refusal_of(mode: int) -> tuple[str, dict] | None:
         return "inbox-link", {}
     if stat.S_ISDIR(mode):
         return "inbox-folder", {}
-    kind = ("a named pipe (FIFO)" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode)
+    kind = ("a named pipe" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode)
             else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "an unknown kind of entry")
     return "inbox-special", {"kind": messages.word(kind)}
 

@@ -316,7 +316,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
 
 # Words used inside other messages (a parameter's value in each language).
 WORDS: dict[str, tuple[str, str]] = {
-    "a named pipe (FIFO)": ("a named pipe (FIFO)", "命名管道（FIFO）"),
+    "a named pipe": ("a named pipe", "命名管道"),
     "a socket": ("a socket", "套接字"),
     "a device": ("a device", "设备文件"),
     "an unknown kind of entry": ("an unknown kind of entry", "未知类型的条目"),

@@ -212,7 +212,7 @@ def test_links_folders_pipes_and_sockets_are_refused_and_never_read(home, tmp_pa
             {n: ("refused", m) for n, m in REFUSED.items()}
         assert outcomes["passwd.csv"].message.startswith(
             "REFUSED   passwd.csv: This is a link (shortcut) to another file or folder, not a file.")
-        assert "(it is a named pipe (FIFO))" in outcomes["fifo.csv"].message
+        assert "(it is a named pipe)" in outcomes["fifo.csv"].message
         assert "(it is a socket)" in outcomes["sock.csv"].message
         # Nothing of them was read or kept; they are where they were; one file was recorded.
         assert folder(home, "rejected") == [] and len(folder(home, "accepted")) == 1
@@ -240,7 +240,7 @@ def test_links_folders_pipes_and_sockets_are_refused_and_never_read(home, tmp_pa
             zh = str(updates_parts.content("zh"))
             assert "passwd.csv: This is a link (shortcut) to another file or folder, not a file." in en
             assert "x.xlsx: This is a folder, not a file" in en
-            assert "fifo.csv: This is not an ordinary file (it is a named pipe (FIFO))" in en
+            assert "fifo.csv: This is not an ordinary file (it is a named pipe)" in en
             assert "passwd.csv：这是指向其他文件或文件夹的链接（快捷方式），不是文件。" in zh
             assert "x.xlsx：这是文件夹，不是文件" in zh
             assert "sock.csv：这不是普通文件（而是套接字）" in zh
