@@ -376,3 +376,42 @@ def test_the_watcher_reads_a_file_once_it_has_settled_and_looks_again_in_time(ho
         assert path.exists() is False
     finally:
         watcher.release()
+
+
+def test_a_copy_left_by_the_old_naming_is_finished_without_deleting_anything(home, monkeypatch):
+    """The red team's state: a rejected file with a 76-character Chinese name recorded under
+    the old rule (120 characters, 234 bytes), its run stopped after the swap because the
+    report's name was too long, its copy in .processing/. The next run files it, with its
+    reports under names shortened to fit, and goes on with the inbox."""
+    import data.dropbox as d
+    from datetime import datetime
+    name = chinese_name(76, ".xlsx")
+    path = workbook(inbox(home, name), [obs(value="many")])
+    original = path.read_bytes()
+
+    def old_rule(original_name, when, conn, folders):
+        stem, _, ext = original_name.rpartition(".")
+        return f"{when:%Y%m%d-%H%M%S}-{stem[:120]}.{ext}"
+
+    def stopped(*_args):
+        raise OSError(36, "File name too long")
+
+    monkeypatch.setattr(d, "_unique_name", old_rule)
+    monkeypatch.setattr(d, "write_reports", stopped)
+    with pytest.raises(OSError):
+        process(path)
+    monkeypatch.undo()
+    monkeypatch.setenv("PKPI_HOME", str(home))
+    (stored,) = [r[0] for r in query(home / "pkpi.duckdb", "SELECT stored_name FROM intake_files")]
+    assert len(stored.encode()) == len(old_rule(name, datetime(2026, 1, 1), None, None).encode()) > 240
+    assert len(folder(home, ".processing")) == 1
+    workbook(inbox(home, "next.xlsx"), [obs()])
+    outcomes = process_inbox()
+    assert [(o.name, o.status) for o in outcomes] == [(name, "recovered"), ("next.xlsx", "accepted")]
+    rejected = folder(home, "rejected")
+    assert stored in rejected and (home / "dropbox" / "rejected" / stored).read_bytes() == original
+    reports = [n for n in rejected if n != stored]
+    assert sorted(n[-11:] for n in reports) == [".errors.csv", ".errors.txt"]
+    assert all(len(n.encode()) <= NAME_MAX - len(".tmp") for n in reports)
+    assert all(n.startswith(stored[:60]) and ".xlsx.errors." in n for n in reports)
+    assert folder(home, ".processing") == [] and folder(home, "inbox") == []
