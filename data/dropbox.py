@@ -46,11 +46,11 @@ import sqlalchemy as sa
 from data import messages, schema, settings, withdraw
 from data.build import version_from
 from data.engine import snapshot_engine
-from data.error_reports import NAME_MAX, STORED_MAX, fit_bytes, stored_errors, write_reports
+from data.error_reports import STORED_MAX, fit_bytes, stored_errors, write_reports
 from data.intake import IntakeError, Plan, StoreState, apply, check
 from data.schema import meta
-from data.sheets import FormatError, open_book
 from data.messages import shown_name
+from data.sheets import FormatError, open_book
 from data.store import new_snapshot, utc_now, writer_lock
 
 log = logging.getLogger("pkpi.dropbox")
