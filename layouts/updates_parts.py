@@ -197,7 +197,7 @@ def _file(r, open_: bool, done: dict, lang: str) -> html.Details:
         body = _values_table(r["intake_id"], r["added"] + r["revised"], lang)
     withdrawn = pd.notna(r.get("withdrawn_at"))
     head = [html.Strong(_(_STATUS[status]) if status in _STATUS else status, style={"color": _COLOURS.get(status)}),
-            f" {r['original_name']} ", html.Span(f"({_when(r['processed_at'])})", className="hint")]
+            f" {shown_name(r['original_name'])} ", html.Span(f"({_when(r['processed_at'])})", className="hint")]
     if withdrawn:
         head += [" ", html.Strong(_("withdrawn {when}: {reason}").format(when=_when(r["withdrawn_at"]),
                                                                          reason=r["withdrawn_reason"]),
@@ -226,7 +226,7 @@ def _withdrawals(frame, lang: str) -> list:
         later = [n for n in d["later_files"].split(";") if n]
         rows.append(html.Tr([
             html.Td(_when(d["withdrawn_at"])),
-            html.Td([html.Span(d["original_name"]), html.Br(), html.Span(f"accepted/{d['stored_name']}",
+            html.Td([html.Span(shown_name(d["original_name"])), html.Br(), html.Span(f"accepted/{d['stored_name']}",
                                                                           className="hint")]),
             html.Td(d["reason"]),
             html.Td(_(how.get(d["requested_by"], "{request}")).format(request=d["request"])),

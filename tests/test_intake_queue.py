@@ -415,3 +415,24 @@ def test_a_copy_left_by_the_old_naming_is_finished_without_deleting_anything(hom
     assert all(len(n.encode()) <= NAME_MAX - len(".tmp") for n in reports)
     assert all(n.startswith(stored[:60]) and ".xlsx.errors." in n for n in reports)
     assert folder(home, ".processing") == [] and folder(home, "inbox") == []
+
+
+def page_texts(node) -> list[str]:
+    """Every text on a rendered part of a page (Dash components, as the browser gets them)."""
+    if node is None:
+        return []
+    if isinstance(node, str):
+        return [node]
+    if isinstance(node, (list, tuple)):
+        return [t for child in node for t in page_texts(child)]
+    return page_texts(getattr(node, "children", None))
+
+
+def test_the_updates_page_shows_a_line_break_in_a_name_escaped(home):
+    name = "two\nlines.xlsx"
+    workbook(inbox(home, name), [obs(value="many")])
+    assert [o.status for o in process_inbox()] == ["rejected"]
+    workbook(inbox(home, "wait\nhere.xlsx"), [obs()])
+    texts = page_texts(updates_parts.content("en"))
+    assert not [t for t in texts if "\n" in t], [t for t in texts if "\n" in t]
+    assert any("two\\nlines.xlsx" in t for t in texts) and any(t.startswith("wait\\nhere.xlsx: ") for t in texts)
