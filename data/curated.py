@@ -9,13 +9,14 @@ collected (not just the first) as an ``Issue`` naming file, line, column and val
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from data import vocabulary as vocab
+from data import plaintext, vocabulary as vocab
 from data.intake import rules
 from data.periods import PeriodError, period_bounds
 
@@ -91,7 +92,9 @@ def read_tables(folder: Path = CURATED) -> tuple[dict[str, list[Row]], list[Issu
             except UnicodeDecodeError as exc:
                 issues.append(Issue("encoding-error", rel, 0, "", "", f"not UTF-8: {exc}"))
                 continue
-            reader = csv.reader(text.lstrip("\ufeff").splitlines())
+            # newline="": only CR and LF end a line (str.splitlines would also break at U+2028,
+            # form feeds and other separators inside a cell, which the text rule then names)
+            reader = csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""))
             header = next(reader, [])
             if header != names:
                 issues.append(Issue("header-error", rel, 1, "", ",".join(header),
@@ -111,6 +114,10 @@ def read_tables(folder: Path = CURATED) -> tuple[dict[str, list[Row]], list[Issu
                     if value != value.strip():
                         issues.append(Issue("constraint-error", rel, line, field["name"], value,
                                             "has leading or trailing white space"))
+                    bad = rules.unsafe(value) if value and not plaintext.clean(value) else None
+                    if bad is not None:  # the drop folder's rule: plain text, nothing invisible
+                        issues.append(Issue(bad.code, rel, line, field["name"], plaintext.visible(value),
+                                            bad.message))
                     if not value:
                         if field.get("constraints", {}).get("required"):
                             issues.append(Issue("missing-cell", rel, line, field["name"], "", "is required"))

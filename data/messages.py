@@ -90,9 +90,26 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "此单元格包含公式（{formula}）。只读取键入的值：请复制该列，再用“选择性粘贴 > 值”粘贴回去。"),
     "excel-error": ("This cell shows the Excel error {error}. Type the value itself.",
                     "此单元格显示 Excel 错误 {error}。请键入值本身。"),
-    "markup-in-text": (
+    "markup-in-text": (  # as stores written before "markup-found" keep it
         "This text contains HTML or script (<...>). Cells are plain text: remove the tags.",
         "此文本包含 HTML 或脚本（<...>）。单元格只能是纯文本：请删除这些标记。"),
+    "markup-found": (
+        "This text contains HTML or script ({found}). Cells are plain text: remove it. (A '<' followed by a "
+        "space or a digit, as in 'a < b' or '<5%', is fine.)",
+        "此文本包含 HTML 或脚本（{found}）。单元格只能是纯文本：请将其删除。（“<”后面是空格或数字时没有问题，"
+        "如“a < b”或“<5%”。）"),
+    "char-ref": (
+        "This text contains the HTML code {found}. Cells are plain text: type the character it stands for "
+        "({char}) instead.",
+        "此文本包含 HTML 代码 {found}。单元格只能是纯文本：请改为键入它所代表的字符（{char}）。"),
+    "hidden-character": (
+        "This text contains an invisible character, {char}, {where}. Invisible characters can make a "
+        "citation or a quote display differently from what it says (a right-to-left override turns "
+        "'para 421' into 'para 412' on screen). Delete it: retype the text around it, or paste the text "
+        "as plain text (Paste Special > Values).",
+        "此文本{where}有一个不可见字符 {char}。不可见字符会使引用或引文的显示与实际内容不同（例如从右到左"
+        "覆盖字符会使屏幕上的“para 421”显示为“para 412”）。请将其删除：重新键入其前后的文字，或以纯文本"
+        "粘贴（选择性粘贴 > 值）。"),
     "missing-cell": ("This cell is empty, and {field} is required. {help}",
                      "此单元格为空，而 {field} 是必填项。{help}"),
     "bad-id": ("'{id}' is not a usable id. {help}",

@@ -6,6 +6,7 @@ import re
 import pandas as pd
 
 from data import vocabulary as vocab
+from data.plaintext import visible
 from indicators import i18n
 
 _SUPERSCRIPT = dict(zip("0123456789abcdefghijklmnoprstuvwxyz*",
@@ -22,7 +23,7 @@ def locator_text(locator: str) -> str:
         if all(ch in _SUPERSCRIPT for ch in text):
             return "".join(_SUPERSCRIPT[ch] for ch in text)
         return f" ({text})"
-    return _MARK.sub(mark, locator or "")
+    return visible(_MARK.sub(mark, locator or ""))
 
 
 def _fraction(value: float, lang: str) -> str | None:
@@ -41,7 +42,14 @@ def _fraction(value: float, lang: str) -> str | None:
 
 
 def _cite(cite_as: str, locator: str) -> str:
-    return f"{cite_as}, {locator_text(locator)}"
+    # visible: an invisible character stored before the drop folder refused them (a
+    # right-to-left override in "para 4\u202e21") is shown as its code, never obeyed.
+    return f"{visible(cite_as)}, {locator_text(locator)}"
+
+
+def quote_text(quote) -> str:
+    """A quote as a page shows it: word for word, any invisible character shown as its code."""
+    return visible(quote)
 
 
 _ZH_DIGITS = {1: "一", 2: "两", 3: "三", 4: "四", 5: "五", 6: "六", 7: "七", 8: "八", 9: "九", 10: "十"}

@@ -155,7 +155,7 @@ def _footnote(n: int, r, lang: str) -> html.Li:
     day = i18n.day(date.fromisoformat(str(r["source_date"])[:10]), lang) if _is_day(r["source_date"]) \
         else str(r["source_date"])
     parts = [f"{registry.citation(r)} ({day}). " if lang == "en" else f"{registry.citation(r)}（{day}）。",
-             html.Q(r["quote"], lang="zh-Hans", className="fn-quote")]
+             html.Q(registry.quote_text(r["quote"]), lang="zh-Hans", className="fn-quote")]
     if r.get("quote_en"):
         parts += [" " if lang == "en" else "", html.Span(_("English: {text}").format(text=r["quote_en"]),
                                                          lang="en", className="fn-quote-en")]

@@ -85,7 +85,7 @@ def source_item(r, lang: str, clicked: bool = False, names: dict[str, str] | Non
         (_("Report"), f"{r['source_title']} ({r['source_date']})"),
     ]
     body = [html.Dl([x for k, v in rows for x in (html.Dt(k), html.Dd(v))]),
-            html.Blockquote(r["quote"], lang="zh-Hans", className="quote"),
+            html.Blockquote(registry.quote_text(r["quote"]), lang="zh-Hans", className="quote"),
             html.P(r["quote_en"], lang="en", className="quote-en")]
     note = figures.readable(r["note"], names if names is not None else id_names(lang), lang)
     if note:
@@ -105,7 +105,7 @@ def revision_history(r, lang: str) -> html.Details:
     earlier = earlier[earlier["obs_id"] != r["obs_id"]]
     items = [html.Li([f"{registry.value_label({**h, 'unit': r['unit']}, lang)} · {h['source_cite_as']}, "
                       f"{h['locator']} · " + _("published {day}").format(day=i18n.day(h["published_at"].date(), lang)),
-                      html.Blockquote(h["quote"], lang="zh-Hans", className="quote")])
+                      html.Blockquote(registry.quote_text(h["quote"]), lang="zh-Hans", className="quote")])
              for _i, h in earlier.iterrows()]
     return html.Details([html.Summary(_("Revised: {count} earlier value(s)").format(count=len(items))),
                          html.Ul(items)], open=True, className="revision-history")

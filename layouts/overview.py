@@ -55,7 +55,7 @@ def _tile(family: str, view: View) -> html.Article | None:
         *chart,
         html.P([_("Source: "), html.Strong(registry.citation(latest_row)), *stated], className="tile-citation"),
         html.Details([html.Summary(_("The sentence it is stated in")),
-                      html.Blockquote(latest_row["quote"], lang="zh-Hans", className="quote"),
+                      html.Blockquote(registry.quote_text(latest_row["quote"]), lang="zh-Hans", className="quote"),
                       html.P(latest_row["quote_en"], lang="en", className="quote-en")],
                      className="tile-quote"),
         html.A(_("Open {family} →").format(family=family_name), href=href, className="tile-link"),
@@ -74,7 +74,7 @@ def _indicator_row(r, view: View) -> html.Tr:
         html.Td(registry.area(r, view.lang)),
         html.Td([html.Span(registry.citation(r), className="citation"), *stated,
                  html.Details([html.Summary(_("Quote")),
-                               html.Blockquote(r["quote"], lang="zh-Hans", className="quote"),
+                               html.Blockquote(registry.quote_text(r["quote"]), lang="zh-Hans", className="quote"),
                                html.Div(r["quote_en"], lang="en", className="quote-en")])]),
     ], id=f"{ID}-row-{r['indicator_id']}")
 

@@ -259,7 +259,8 @@ def test_html_and_script_in_a_note(home):
     path = workbook(inbox(home, "script.xlsx"), [obs(note='<script>alert("x")</script> see row 4')])
     e = only(refuse(home, path))
     assert (e.code, e.row, e.column, e.cell) == ("markup-in-text", 2, "note", "O2")
-    assert e.message == "This text contains HTML or script (<...>). Cells are plain text: remove the tags."
+    assert e.message == ("This text contains HTML or script (<script>aler). Cells are plain text: remove it. "
+                         "(A '<' followed by a space or a digit, as in 'a < b' or '<5%', is fine.)")
 
 
 def test_unit_that_does_not_match_the_indicator(home):

@@ -49,6 +49,12 @@ MISTAKES = [
     ("value_text", lambda v: "12"), ("revision", lambda v: "yes"), ("revision", lambda v: "maybe"),
     ("revision", lambda v: "no"), ("revision", lambda v: 1), ("period_label", lambda v: "  as of  "),
     ("source_id", lambda v: "nowhere-2099"), ("source_id", lambda v: str(v).upper()),
+    # issue 11: markup a browser would read, and invisible characters (data/plaintext.py)
+    ("note", lambda v: "<svg/onload=alert(1)>"), ("quote_en", lambda v: "<img src=x onerror=alert(1)"),
+    ("locator", lambda v: "<a/href=x>para 4"), ("note", lambda v: "&lt;b&gt;"), ("note", lambda v: "a < b, <5%"),
+    ("note", lambda v: "see <https://peacekeeping.un.org/en>"), ("locator", lambda v: "para 4\u202e21"),
+    ("locator", lambda v: "para\u200d44"), ("quote", lambda v: f"{v}\u2066"), ("period", lambda v: "2023\u200b"),
+    ("value", lambda v: f"\u202d{v}"), ("stated_by", lambda v: "Secretariat\u00ad"), ("area", lambda v: "all_pko\u200e"),
 ]
 
 

@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 from typing import Callable
 
-from data import messages
+from data import messages, plaintext
 from data.intake import rules
 from data.intake.apply import Plan
 from data.intake.declarations import DeclarationChecks
@@ -40,8 +40,10 @@ class Checker(ObservationChecks, DeclarationChecks):
 
     # -- errors
     def error(self, p: Problem, row: int | None = None, column: str = "", cell: str = "", value="") -> None:
-        e = IntakeError(p.code, self._sheet, row, column, cell, "" if value is None else str(value), p.message,
-                        p.msg, p.params)
+        # The cell as stored and shown with the problem: an invisible character in it is
+        # written as its code, so the report cannot display differently from the file.
+        e = IntakeError(p.code, self._sheet, row, column, cell, "" if value is None else plaintext.visible(str(value)),
+                        p.message, p.msg, p.params)
         if self._held is not None:
             self._held.append(e)
         else:

@@ -20,7 +20,7 @@ import re
 from datetime import date
 from typing import NamedTuple
 
-from data import messages
+from data import messages, plaintext
 from data.intake.fields import Field, clip, iso_date, plain, unguard
 from data.numbers import NumberError, parse_number, same_number
 from data.periods import PeriodError, fiscal_year, period_bounds
@@ -42,9 +42,6 @@ def problem(code: str, msg: str, **params) -> Problem:
     return Problem(code, msg, params)
 
 
-# A tag (<script>, </b>, <img src=...>, <!-- -->) or a javascript: link; "a < b > c" is not one.
-MARKUP = re.compile(r"<(/?[A-Za-z][A-Za-z0-9-]*(\s[^<>]*)?/?|!--.*?--)>|javascript\s*:", re.IGNORECASE)
-_SCRIPT = re.compile(r"javascript\s*:", re.IGNORECASE)  # MARKUP's second half
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)$")
 _PERCENT_TEXT = re.compile(r"^([+-]?(\d+\.?\d*|\.\d+))\s*%$")
 _PLAIN_DIGITS = re.compile(r"[0-9]+(\.[0-9]+)?")
@@ -65,9 +62,29 @@ def unwrap(v):
 
 
 def _plain_text(v) -> bool:
-    """Text that is not blank and holds no markup: what most cells of a file are, which
-    needs no other look (``readable`` says nothing about it)."""
-    return type(v) is str and v and not v.isspace() and not (("<" in v or ":" in v) and MARKUP.search(v))
+    """Text that is not blank and holds no markup or invisible character: what most cells
+    of a file are, which needs no other look (``readable`` says nothing about it)."""
+    return type(v) is str and v and not v.isspace() and (plaintext.clean(v) or unsafe(v) is None)
+
+
+def unsafe(t: str) -> Problem | None:
+    """Text that is not the plain text it looks like (``data.plaintext``): an invisible
+    character (a right-to-left override, a zero-width space, a control character ...),
+    markup, or an HTML character reference."""
+    found = plaintext.hidden(t)
+    if found is not None:
+        at, char = found
+        before = t[max(0, at - 20):at].lstrip()
+        where = (messages.both(f"after '{before}'", f"在“{before}”之后") if before.strip()
+                 else messages.both("at the start", "在开头"))
+        return problem("hidden-character", "hidden-character", char=plaintext.code_point(char), where=where)
+    tag = plaintext.markup(t)
+    if tag is not None:
+        return problem("markup-in-text", "markup-found", found=tag)
+    ref = plaintext.char_ref(t)
+    if ref is not None:
+        return problem("markup-in-text", "char-ref", found=ref, char=plaintext.decoded(ref))
+    return None
 
 
 def is_empty(v) -> bool:
@@ -85,8 +102,10 @@ def readable(v, f: Field) -> Problem | None:
         if v.kind == "error":
             return problem("type-error", "excel-error", error=v.value)
         v = unwrap(v)
-    if type(v) is str and ("<" in v or ":" in v) and MARKUP.search(v):
-        return problem("markup-in-text", "markup-in-text")
+    if type(v) is str and not plaintext.clean(v):
+        bad = unsafe(v)
+        if bad is not None:
+            return bad
     if f.required and is_empty(v):
         return problem("missing-cell", "missing-cell", field=f.name, help=f.helps())
     return None
@@ -127,12 +146,15 @@ def text(v, f: Field):
 
 def texts(values, f: Field) -> list:
     """A column of free text (quotes, locators, notes) as ``text`` reads each cell; a column
-    of clean text (no markup, padding, leading ' or no-break space) is checked as a whole,
+    of clean text (no markup, invisible character, padding, leading ' or no-break space:
+    ``str.isprintable`` is False for the no-break space) is checked as a whole,
     which is most of an export. A row checks its cell as a column of one."""
     if set(map(type, values)) <= {str}:
         joined = "\x00".join(values)
-        if ("<" not in joined and "\u00a0" not in joined and "\x00'" not in joined
-                and joined[:1] != "'" and (":" not in joined or not _SCRIPT.search(joined))):
+        if (all(map(str.isprintable, values)) and "\x00'" not in joined and joined[:1] != "'"
+                and ("<" not in joined or not plaintext.TAG.search(joined))
+                and ("&" not in joined or not plaintext.CHAR_REF.search(joined))
+                and (":" not in joined or not plaintext.SCRIPT_URL.search(joined))):
             if list(map(str.strip, values)) == list(values):  # nothing to strip: each cell is its text
                 empty = readable("", f)
                 return [v or empty for v in values]
