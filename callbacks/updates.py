@@ -2,8 +2,10 @@
 
 ``register(app)`` adds ``/download/template.xlsx`` (the template, with the lists of the
 store as it is now), ``/download/withdraw/<intake_id>.txt`` (a withdrawal request for one
-accepted file, ready to fill in) and ``/updates/status.json`` (what the store holds, who
-reads the inbox, and the last files processed: for monitoring and scripts). The watcher is
+accepted file, ready to fill in: staff only) and ``/updates/status.json`` (what the store
+holds, who reads the inbox, and the last files processed: for monitoring and scripts; the
+file names and the reading process to staff only, ``data.access``). No route serves the
+drop folder's files: a refused file and its error reports stay in ``rejected/``. The watcher is
 started by the serving process (``data.watcher.serve_dropbox``), not here.
 """
 from __future__ import annotations
@@ -16,6 +18,7 @@ import sqlalchemy as sa
 from dash import Input, Output, State
 from flask import Response, abort
 
+from data.access import request_is_staff
 from data.dropbox import Folders, inbox_files
 from data.watcher import status as watch_status
 from indicators import i18n
@@ -27,11 +30,12 @@ from layouts.updates_parts import ID, content, reading_status, signature
                Input(f"{ID}-refresh", "n_intervals"), State(f"{ID}-seen", "data"), State(f"{ID}-lang", "data"))
 def refresh(_n, seen, lang):
     lang = i18n.language(lang)
-    reading = reading_status(lang)  # every time: it says when the inbox was last looked at
+    staff = request_is_staff()  # asked of this request: never of what the browser sends
+    reading = reading_status(lang, staff=staff)  # every time: it says when the inbox was last looked at
     now = signature()
     if now == seen:
         return dash.no_update, dash.no_update, reading
-    return content(lang), now, reading
+    return content(lang, staff), now, reading
 
 
 # --- HTTP routes ---------------------------------------------------------------------------
@@ -46,7 +50,9 @@ def template_xlsx():
 
 def withdraw_request(intake_id: int):
     """A request to withdraw one accepted file: the staff member writes the reason and saves
-    it into the inbox."""
+    it into the inbox. For staff only: it names the file as it was kept."""
+    if not request_is_staff():
+        return _staff_only()
     from data import schema
     from data.stores import open_store
     from data.withdraw import request_text
@@ -62,25 +68,36 @@ def withdraw_request(intake_id: int):
                              "Cache-Control": "no-store"})
 
 
+def _staff_only() -> Response:
+    return Response("This is for staff only: open it from an address in PKPI_STAFF_NETWORKS.\n",
+                    status=403, mimetype="text/plain; charset=utf-8", headers={"Cache-Control": "no-store"})
+
+
 def status_json():
+    """What the store holds and what the drop folder did. To staff, with the inbox's file
+    names, the reading process and each recent file's names; to anyone else, the counts."""
     from data.stores import open_store
+    staff = request_is_staff()
     with open_store().reader() as r:  # the counts and the version of one data version
         observations = r.rows(sa.text("SELECT count(*) FROM observations"))[0][0]
         counts = dict(r.rows(sa.text("SELECT status, count(*) FROM intake_files GROUP BY status")))
         version = r.version
     recent = log.recent_files(limit=10)
     state = watch_status()
+    waiting = [p.name for p in inbox_files(Folders.default())]
     body = {
         "data_version": version, "observations": observations, "files": counts,
-        "inbox": [p.name for p in inbox_files(Folders.default())],
-        "reading": {"active": state.reading, "enabled": state.enabled, "pid": state.pid, "host": state.host,
-                    "last_look": state.looked.isoformat() if state.looked else None,
-                    "reading_now": state.current},
-        "recent": [{"original_name": r.original_name, "stored_name": r.stored_name, "status": r.status,
-                    "summary": r.summary, "processed_at": f"{r.processed_at:%Y-%m-%d %H:%M} UTC",
-                    "withdrawn_at": f"{r.withdrawn_at:%Y-%m-%d %H:%M} UTC" if pd.notna(r.withdrawn_at) else None}
+        "inbox": waiting if staff else len(waiting),
+        "reading": {"active": state.reading, "enabled": state.enabled,
+                    "last_look": state.looked.isoformat() if state.looked else None},
+        "recent": [{"status": r.status, "processed_at": f"{r.processed_at:%Y-%m-%d %H:%M} UTC",
+                    "withdrawn_at": f"{r.withdrawn_at:%Y-%m-%d %H:%M} UTC" if pd.notna(r.withdrawn_at) else None,
+                    **({"original_name": r.original_name, "stored_name": r.stored_name, "summary": r.summary}
+                       if staff else {"error_count": r.error_count} if r.status == "rejected" else {})}
                    for r in recent.itertuples()],
     }
+    if staff:
+        body["reading"].update(pid=state.pid, host=state.host, reading_now=state.current)
     return Response(json.dumps(body, ensure_ascii=False), mimetype="application/json",
                     headers={"Cache-Control": "no-store"})
 

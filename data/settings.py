@@ -56,6 +56,16 @@ SETTINGS: tuple[Setting, ...] = (
             "per data version and callback, least recently used out first (a large family page's "
             "answer holds about 1 MB); emptied when a build or an intake changes the data. "
             "0 turns the cache off."),
+    Setting("PKPI_STAFF_NETWORKS", "127.0.0.0/8,::1",
+            "Address ranges of the staff who drop files (comma-separated, e.g. `10.20.0.0/16,"
+            "192.168.1.20`). Only requests from these see the Updates page's inbox folder, the "
+            "names of the files waiting in it or refused, what a refused file held, and the "
+            "process reading it, and may download withdrawal requests; everyone else sees counts "
+            "and the accepted values with their citations."),
+    Setting("PKPI_TRUSTED_PROXIES", "",
+            "Address ranges of reverse proxies whose `X-Forwarded-For` (or `Forwarded`, "
+            "`X-Real-IP`) header names the client. Empty: a forwarded request is never staff, "
+            "since behind a proxy every request seems to come from the proxy's address."),
     Setting("PKPI_POLL_SECONDS", "2",
             "How often the watcher looks at the inbox, in seconds. A file is read once it has "
             "not changed between two looks and for PKPI_SETTLE_SECONDS."),

@@ -1,12 +1,19 @@
 """The Updates page's parts: whether the drop folder is being read, the files waiting in it,
 the files it processed (accepted or not, with what each changed) and the withdrawals.
 
+Staff (``data.access``: a request from ``PKPI_STAFF_NETWORKS``) see all of it. Everyone
+else sees whether files are read, how many wait, what each file did (counts) and the values
+accepted with their citations: never the inbox's location, a file's name, what a refused
+file held, or the process reading the inbox. Each function takes ``staff`` from its caller
+(the page and its callback ask the request; a test says it), and defaults to the public view.
+
 ``layouts/updates.py`` is the page; its callback (``callbacks/updates.py``) redraws parts
 of it from the functions here. This module is not a page itself, so it can be imported
 without a Dash app (tests render ``content`` directly); it never imports the callbacks.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import datetime, timezone
 
@@ -16,6 +23,7 @@ from dash import html
 from data import withdraw
 from data.dropbox import Folders, inbox_files
 from data.messages import error_text, render, shown_name, summary_text
+from data.plaintext import visible
 from data.watcher import Status, status as watch_status, why_waiting
 from indicators import i18n, registry
 from indicators import updates as log
@@ -54,11 +62,19 @@ def _clock(value: datetime | None) -> str:
 
 # --- Whether the inbox is read -------------------------------------------------------------
 
-def reading_status(lang: str = "en", state: Status | None = None) -> list:
+def reading_status(lang: str = "en", state: Status | None = None, staff: bool = False) -> list:
     """One plain paragraph: who reads the inbox and when it last looked, or how to file a
-    file while nobody does."""
+    file while nobody does (to the public: whether files are being read, and when)."""
     _ = i18n.gettext_for(lang)
     state = state or watch_status()
+    if not staff:
+        if state.reading:
+            text = _("New files are read automatically.")
+            if state.looked:
+                text += " " + _("The drop folder was last looked at {time}.").format(time=_clock(state.looked))
+            return [html.P(text, className="reading on")]
+        return [html.P(_("New files are not being read automatically now: staff file them by hand."),
+                       className="reading off")]
     if state.reading and state.pid:
         ago = (datetime.now(timezone.utc) - state.looked).total_seconds() if state.looked else 0
         text = _("The inbox is read automatically by process {pid} on {host}, every {poll:g} s; it last "
@@ -135,10 +151,11 @@ def _values_table(intake_id: int, added: int, lang: str) -> list:
     for _i, r in obs.iterrows():
         if r["revised"]:
             change = _("revised (was {value}, {source}, {locator})").format(
-                value=_value(r, "previous_", lang), source=r["previous_cite_as"], locator=r["previous_locator"])
+                value=_value(r, "previous_", lang), source=visible(r["previous_cite_as"]),
+                locator=registry.locator_text(r["previous_locator"]))
         elif r["previous_value"] is not None and r["previous_value"] == r["previous_value"]:
             change = _("same value, newer citation (was {source}, {locator})").format(
-                source=r["previous_cite_as"], locator=r["previous_locator"])
+                source=visible(r["previous_cite_as"]), locator=registry.locator_text(r["previous_locator"]))
         else:
             change = _("new")
         if pd.notna(r["withdrawn_at"]):
@@ -149,8 +166,8 @@ def _values_table(intake_id: int, added: int, lang: str) -> list:
             html.Td(r["origin_line"]), html.Td(registry.name(r, lang)), html.Td(registry.area(r, lang)),
             html.Td(registry.period_label(r, lang)), html.Td(_value(r, "", lang), className="value"),
             html.Td(change),
-            html.Td([html.Span(f"{r['source_cite_as']}, {r['locator']}", className="citation"),
-                     html.Blockquote(r["quote"], lang="zh-Hans", className="quote")]),
+            html.Td([html.Span(registry.citation(r), className="citation"),
+                     html.Blockquote(registry.quote_text(r["quote"]), lang="zh-Hans", className="quote")]),
         ]))
     more = added - len(obs)
     return [html.Table([html.Thead(html.Tr([html.Th(h, scope="col") for h in
@@ -160,8 +177,9 @@ def _values_table(intake_id: int, added: int, lang: str) -> list:
             html.P(_("... and {count} more values.").format(count=more), className="hint") if more > 0 else None]
 
 
-def summary(r, done: dict, lang: str) -> str:
-    """What happened to a file, in the reader's language (the stored summary is English)."""
+def summary(r, done: dict, lang: str, staff: bool = False) -> str:
+    """What happened to a file, in the reader's language (the stored summary is English);
+    to the public, without a file's name or a refused file's contents."""
     _ = i18n.gettext_for(lang)
     status = r["status"]
     if status == "accepted":
@@ -176,6 +194,12 @@ def summary(r, done: dict, lang: str) -> str:
         return summary_text(r, lang)  # data.messages: the stored English, or the catalogue's Chinese
     if status == "duplicate":
         return _("Already applied: the same file had been accepted before, so nothing changed.")
+    if not staff and status in ("withdrawal", "refused"):
+        if status == "withdrawal" and r["intake_id"] in done:
+            d = done[r["intake_id"]]
+            return withdraw.sentences([_("Withdrew an accepted file."),
+                                       *_public_changes(d, lang)], lang)
+        return _("A request to withdraw a file; nothing changed.") if status == "refused" else r["summary"]
     if status == "withdrawal" and r["intake_id"] in done:
         d = done[r["intake_id"]]
         return withdraw.describe(d["stored_name"], d["removed"], d["restored"], d["superseded"],
@@ -187,40 +211,59 @@ def summary(r, done: dict, lang: str) -> str:
     return r["summary"]
 
 
-def _file(r, open_: bool, done: dict, lang: str) -> html.Details:
+def _public_changes(d, lang: str) -> list[str]:
+    """What a withdrawal changed, without the names of the later files it left alone."""
+    _ = i18n.gettext_for(lang)
+    out = withdraw.changes(d["removed"], d["restored"], 0, [], lang)
+    if d["superseded"]:
+        out.append(_("Values later files had already revised, which stay as those files have them: "
+                     "{count}.").format(count=d["superseded"]))
+    return out
+
+
+def _file(r, open_: bool, done: dict, lang: str, staff: bool = False) -> html.Details:
     _ = i18n.gettext_for(lang)
     status = r["status"]
     body = []
-    if status in ("rejected", "refused"):
+    if status in ("rejected", "refused") and staff:
         body = _errors_table(r, lang)
     elif status == "accepted":
         body = _values_table(r["intake_id"], r["added"] + r["revised"], lang)
     withdrawn = pd.notna(r.get("withdrawn_at"))
+    name = f" {shown_name(r['original_name'])} " if staff else " "
     head = [html.Strong(_(_STATUS[status]) if status in _STATUS else status, style={"color": _COLOURS.get(status)}),
-            f" {shown_name(r['original_name'])} ", html.Span(f"({_when(r['processed_at'])})", className="hint")]
+            name, html.Span(f"({_when(r['processed_at'])})", className="hint")]
     if withdrawn:
         head += [" ", html.Strong(_("withdrawn {when}: {reason}").format(when=_when(r["withdrawn_at"]),
                                                                          reason=r["withdrawn_reason"]),
                                   className="badge withdrawn")]
-    kept = [html.P(_("Kept as {path}.").format(path=f"{r['folder']}/{r['stored_name']}"), className="hint")]
-    if status == "accepted" and not withdrawn:
+    kept = [html.P(_("Kept as {path}.").format(path=f"{r['folder']}/{r['stored_name']}"), className="hint")] \
+        if staff else []
+    if status == "accepted" and not withdrawn and staff:
         kept.append(html.P([_("Accepted by mistake? "),
                             html.A(_("Download a withdrawal request for this file"),
                                    href=f"/download/withdraw/{r['intake_id']}.txt", download=True,
                                    className="download", id=f"{ID}-withdraw-{r['intake_id']}"),
                             _(", write the reason in it, and save it into the inbox.")], className="hint"))
     return html.Details([
-        html.Summary([*head, html.Div(summary(r, done, lang))]),
+        html.Summary([*head, html.Div(summary(r, done, lang, staff))]),
         html.Div([*kept, *body]),
     ], open=open_, id=f"{ID}-file-{r['intake_id']}", className="source-item")
 
 
-def _withdrawals(frame, lang: str) -> list:
+def _withdrawals(frame, lang: str, staff: bool = False) -> list:
     _ = i18n.gettext_for(lang)
     if frame.empty:
         return [html.P(_("No file has been withdrawn."), className="hint", id=f"{ID}-withdrawals")]
     how = {"inbox": N_("by a request saved into the inbox ({request})"),
            "command line": N_("from the command line ({request})")}
+    if not staff:  # when, why and what changed: not which file, nor which request
+        rows = [html.Tr([html.Td(_when(d["withdrawn_at"])), html.Td(d["reason"]),
+                         html.Td(withdraw.sentences(_public_changes(d, lang), lang))])
+                for _i, d in frame.iterrows()]
+        return [html.Table([html.Thead(html.Tr([html.Th(h, scope="col") for h in
+                                                (_("When"), _("Why"), _("What changed"))])),
+                            html.Tbody(rows)], className="data-table", id=f"{ID}-withdrawals")]
     rows = []
     for _i, d in frame.iterrows():
         later = [n for n in d["later_files"].split(";") if n]
@@ -238,12 +281,12 @@ def _withdrawals(frame, lang: str) -> list:
                         html.Tbody(rows)], className="data-table", id=f"{ID}-withdrawals")]
 
 
-def content(lang: str = "en") -> list:
-    """The inbox and the recent files, as the page shows them now."""
+def content(lang: str = "en", staff: bool = False) -> list:
+    """The inbox and the recent files, as the page shows them now (to staff, or the public)."""
     _ = i18n.gettext_for(lang)
     state = watch_status()
     waiting = []
-    for path in inbox_files(Folders.default()):
+    for path in inbox_files(Folders.default()) if staff else []:
         code, details = why_waiting(path, state)
         if "msg" in details:  # a refused entry, or one open for writing: said by data.messages
             text = render(details["msg"], details.get("params"), lang)
@@ -258,22 +301,30 @@ def content(lang: str = "en") -> list:
     except FileNotFoundError as exc:
         return [html.P(str(exc), className="message error")]
     done = {int(d["request_intake_id"]): d for _i, d in gone.iterrows() if pd.notna(d["request_intake_id"])}
-    items = [_file(r, n == 0, done, lang) for n, (_i, r) in enumerate(files.iterrows())]
+    items = [_file(r, n == 0, done, lang, staff) for n, (_i, r) in enumerate(files.iterrows())]
+    if staff:
+        inbox = html.Ul(waiting, id=f"{ID}-inbox") if waiting else html.P(
+            _("The inbox is empty."), id=f"{ID}-inbox", className="hint")
+    else:
+        count = len(inbox_files(Folders.default()))
+        inbox = html.P(_("The inbox is empty.") if not count else
+                       _("Files waiting to be read: {count}. Their names are shown to staff only.").format(
+                           count=count), id=f"{ID}-inbox", className="hint")
     return [
         html.H2(_("In the inbox now")),
-        html.Ul(waiting, id=f"{ID}-inbox") if waiting else html.P(_("The inbox is empty."), id=f"{ID}-inbox",
-                                                                   className="hint"),
+        inbox,
         html.H2(_("Recent files")),
         html.Div(items, id=f"{ID}-files") if items else html.P(
             _("No file has been dropped yet."), id=f"{ID}-files", className="hint"),
         html.H2(_("Withdrawals")),
-        *_withdrawals(gone, lang),
+        *_withdrawals(gone, lang, staff),
     ]
 
 
 def signature() -> str:
     """Changes when a file is processed, the inbox changes, or a waiting file's reason
-    changes: only then is the page's content redrawn (so a file someone has opened stays open)."""
+    changes: only then is the page's content redrawn (so a file someone has opened stays open).
+    A digest: the page keeps it in the browser, where the inbox's file names must not be."""
     try:
         recent = log.recent_files(limit=1)
         last = int(recent["intake_id"].iloc[0]) if not recent.empty else 0
@@ -281,4 +332,4 @@ def signature() -> str:
         last = -1
     state = watch_status()
     waiting = [(p.name, why_waiting(p, state)[0]) for p in inbox_files(Folders.default())]
-    return json.dumps([last, waiting])
+    return hashlib.sha256(json.dumps([last, waiting]).encode()).hexdigest()[:32]

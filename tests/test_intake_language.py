@@ -43,7 +43,7 @@ def test_the_chinese_updates_page_shows_chinese_messages(home):
 
     path = workbook(home / "dropbox" / "inbox" / "bad.xlsx", [obs(value="25,6"), obs(period="May 2024")])
     assert process(path).status == "rejected"
-    page_zh, page_en = content("zh"), content("en")
+    page_zh, page_en = content("zh", staff=True), content("en", staff=True)
     zh, en = _cells(page_zh), _cells(page_en)
     assert "未载入：发现 2 个问题，因此此文件的内容均未添加。" in str(page_zh)
     assert "Not loaded: 2 problems found, so nothing from this file was added." in str(page_en)
@@ -63,7 +63,7 @@ def test_a_store_written_before_message_ids_still_shows_its_problems(home):
     con.execute("ALTER TABLE intake_errors DROP COLUMN msg")
     con.execute("ALTER TABLE intake_errors DROP COLUMN params")
     con.close()
-    assert _cells(content("zh"))[0][5].startswith("'x' is text, not a number.")  # its English, as stored
+    assert _cells(content("zh", staff=True))[0][5].startswith("'x' is text, not a number.")  # its English, as stored
     assert stored_errors(home / "pkpi.duckdb", old.intake_id)[0].text("zh").startswith("'x' is text")
     # The next rejected file adds the columns; both files' problems are shown.
     second = workbook(home / "dropbox" / "inbox" / "new.xlsx", [obs(value="y")])
@@ -72,7 +72,7 @@ def test_a_store_written_before_message_ids_still_shows_its_problems(home):
     columns = [r[0] for r in query(home / "pkpi.duckdb", "SELECT column_name FROM duckdb_columns() "
                                                           "WHERE table_name = 'intake_errors'")]
     assert columns[-2:] == ["msg", "params"]
-    newest = _cells(content("zh"))[:1]
+    newest = _cells(content("zh", staff=True))[:1]
     assert newest[0][5].startswith("“y”是文本，不是数字。")
     assert stored_errors(home / "pkpi.duckdb", old.intake_id)[0].text("zh").startswith("'x' is text")
     assert stored_errors(home / "pkpi.duckdb", new.intake_id)[0].text("zh").startswith("“y”是文本")
