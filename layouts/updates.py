@@ -44,6 +44,9 @@ def layout(**query_args):
             html.Li(_("Within a few seconds it appears below, and its values in the charts.")),
         ]),
         html.H2(_("Take a file back")),
+        html.P(_("Staff can withdraw an accepted file: its values then leave the charts. Nothing is deleted, "
+                 "views as of an earlier day still show them, and a value it had revised goes back to the "
+                 "earlier one."), className="hint") if not staff else
         html.P([_("To withdraw an accepted file, save a text file into the inbox with a line such as "),
                 html.Code("withdraw 20261202-041500-cpas.xlsx"),
                 _(" (the name it was kept under, shown below) and a line "),
