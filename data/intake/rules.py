@@ -154,7 +154,7 @@ def texts(values, f: Field) -> list:
         if (all(map(str.isprintable, values)) and "\x00'" not in joined and joined[:1] != "'"
                 and ("<" not in joined or not plaintext.TAG.search(joined))
                 and ("&" not in joined or not plaintext.CHAR_REF.search(joined))
-                and (":" not in joined or not plaintext.SCRIPT_URL.search(joined))):
+                and (":" not in joined or not plaintext.script_url(joined))):
             if list(map(str.strip, values)) == list(values):  # nothing to strip: each cell is its text
                 empty = readable("", f)
                 return [v or empty for v in values]
