@@ -61,9 +61,9 @@ def _in(address, ranges) -> bool:
 def _forwarded_for(headers) -> list[str]:
     """Every address the forwarding headers give, nearest proxy last."""
     found = []
-    for value in headers.getlist("X-Forwarded-For") if hasattr(headers, "getlist") else [headers.get("X-Forwarded-For")]:
+    for value in headers.getlist("X-Forwarded-For"):
         found += [p for p in (value or "").split(",") if p.strip()]
-    for value in headers.getlist("Forwarded") if hasattr(headers, "getlist") else [headers.get("Forwarded")]:
+    for value in headers.getlist("Forwarded"):
         for element in (value or "").split(","):
             for pair in element.split(";"):
                 key, _, val = pair.strip().partition("=")

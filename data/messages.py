@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import json
 
+from data.plaintext import visible
+
 LANGUAGES = ("en", "zh")
 
 _SAVE_XLSX_EN = "File > Save As > 'Excel Workbook (*.xlsx)'"
@@ -388,8 +390,10 @@ def listed(items) -> dict:
 
 def _resolve(value, lang: str):
     if isinstance(value, dict) and "en" in value:
-        return value.get(lang) or value["en"]
-    return value
+        value = value.get(lang) or value["en"]
+    # A parameter may quote the file (a column's name, a sheet's, a cell's text): an
+    # invisible character in it is written as its code, so no message displays reversed.
+    return visible(value) if isinstance(value, str) else value
 
 
 def render(msg: str, params: dict | None, lang: str = "en") -> str:
@@ -401,6 +405,7 @@ def render(msg: str, params: dict | None, lang: str = "en") -> str:
 
 def where(sheet: str, row, column: str, cell: str, lang: str = "en") -> str:
     """Where a problem is, as a person finds it in Excel ("" for the file as a whole)."""
+    sheet, column = visible(sheet or ""), visible(column or "")
     if lang == "zh":
         parts = [f"工作表 {sheet}"] if sheet else []
         if row:

@@ -107,7 +107,7 @@ def _value(r, prefix: str = "", lang: str = "en") -> str:
 
 def _errors_table(r, lang: str) -> list:
     _ = i18n.gettext_for(lang)
-    intake_id, count, stored = r["intake_id"], r["error_count"], r["stored_name"]
+    intake_id, count, stored = r["intake_id"], r["error_count"], visible(r["stored_name"])
     errors = log.file_errors(intake_id)
     rows = [html.Tr([html.Td(x.sheet or "—"), html.Td(x.row or "—"), html.Td(x.column or "—"),
                      html.Td(x.cell or "—"), html.Td(x.value, className="cell-value"),
@@ -202,7 +202,7 @@ def summary(r, done: dict, lang: str, staff: bool = False) -> str:
         return _("A request to withdraw a file; nothing changed.") if status == "refused" else r["summary"]
     if status == "withdrawal" and r["intake_id"] in done:
         d = done[r["intake_id"]]
-        return withdraw.describe(d["stored_name"], d["removed"], d["restored"], d["superseded"],
+        return withdraw.describe(visible(d["stored_name"]), d["removed"], d["restored"], d["superseded"],
                                  [n for n in d["later_files"].split(";") if n], d["reason"], lang)
     if status == "refused":
         errors = log.file_errors(r["intake_id"], limit=1)
@@ -230,14 +230,14 @@ def _file(r, open_: bool, done: dict, lang: str, staff: bool = False) -> html.De
     elif status == "accepted":
         body = _values_table(r["intake_id"], r["added"] + r["revised"], lang)
     withdrawn = pd.notna(r.get("withdrawn_at"))
-    name = f" {shown_name(r['original_name'])} " if staff else " "
+    name = f" {shown_name(r['original_name'])} " if staff else " "  # a U+202E in a name reverses its end
     head = [html.Strong(_(_STATUS[status]) if status in _STATUS else status, style={"color": _COLOURS.get(status)}),
             name, html.Span(f"({_when(r['processed_at'])})", className="hint")]
     if withdrawn:
         head += [" ", html.Strong(_("withdrawn {when}: {reason}").format(when=_when(r["withdrawn_at"]),
-                                                                         reason=r["withdrawn_reason"]),
+                                                                         reason=visible(r["withdrawn_reason"])),
                                   className="badge withdrawn")]
-    kept = [html.P(_("Kept as {path}.").format(path=f"{r['folder']}/{r['stored_name']}"), className="hint")] \
+    kept = [html.P(_("Kept as {path}.").format(path=f"{r['folder']}/{visible(r['stored_name'])}"), className="hint")] \
         if staff else []
     if status == "accepted" and not withdrawn and staff:
         kept.append(html.P([_("Accepted by mistake? "),
@@ -258,7 +258,7 @@ def _withdrawals(frame, lang: str, staff: bool = False) -> list:
     how = {"inbox": N_("by a request saved into the inbox ({request})"),
            "command line": N_("from the command line ({request})")}
     if not staff:  # when, why and what changed: not which file, nor which request
-        rows = [html.Tr([html.Td(_when(d["withdrawn_at"])), html.Td(d["reason"]),
+        rows = [html.Tr([html.Td(_when(d["withdrawn_at"])), html.Td(visible(d["reason"])),
                          html.Td(withdraw.sentences(_public_changes(d, lang), lang))])
                 for _i, d in frame.iterrows()]
         return [html.Table([html.Thead(html.Tr([html.Th(h, scope="col") for h in
@@ -269,10 +269,10 @@ def _withdrawals(frame, lang: str, staff: bool = False) -> list:
         later = [n for n in d["later_files"].split(";") if n]
         rows.append(html.Tr([
             html.Td(_when(d["withdrawn_at"])),
-            html.Td([html.Span(shown_name(d["original_name"])), html.Br(), html.Span(f"accepted/{d['stored_name']}",
-                                                                          className="hint")]),
-            html.Td(d["reason"]),
-            html.Td(_(how.get(d["requested_by"], "{request}")).format(request=d["request"])),
+            html.Td([html.Span(shown_name(d["original_name"])), html.Br(),
+                     html.Span(f"accepted/{shown_name(d['stored_name'])}", className="hint")]),
+            html.Td(visible(d["reason"])),
+            html.Td(_(how.get(d["requested_by"], "{request}")).format(request=visible(d["request"]))),
             html.Td(withdraw.sentences(withdraw.changes(d["removed"], d["restored"], d["superseded"], later, lang),
                                        lang)),
         ]))

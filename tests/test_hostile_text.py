@@ -194,3 +194,18 @@ def test_text_stored_before_the_rule_is_shown_with_the_character_as_its_code():
     caption = figures.caption(frame)
     assert caption == "Sources: S/2023/646, para 4[U+202E]21" and not re.search("[\u202a-\u202e\u2066-\u2069]", caption)
     assert registry.citation({"source_cite_as": "S/2023/646", "locator": "para 44"}) == "S/2023/646, para 44"
+
+
+def test_a_column_or_sheet_name_with_an_invisible_character_is_quoted_with_its_code(home):
+    from openpyxl import load_workbook
+    path = workbook(home / "dropbox" / "inbox" / "header.xlsx", [obs()])
+    wb = load_workbook(path)
+    wb["Observations"]["O1"] = "no\u202ete"
+    wb.create_sheet("Notes\u202e").append(["anything"])
+    wb.save(path)
+    out = process(path)
+    assert out.status == "rejected"
+    lines = [e.line("en") for e in out.errors] + [e.line("zh") for e in out.errors]
+    assert not any(re.search("[\u202a-\u202e\u2066-\u2069]", line) for line in lines), lines
+    assert "The column name 'no[U+202E]te' is not one the drop folder reads." in " ".join(lines)
+    assert "The sheet 'Notes[U+202E]' is not one the drop folder reads" in " ".join(lines)
