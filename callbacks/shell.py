@@ -37,12 +37,17 @@ def status(view: View, pathname: str | None) -> list:
     """What every page says above itself: the as-of date in force, and every part of its
     address that could not be used (the rest of the view is shown)."""
     _ = i18n.gettext_for(view.lang)
-    if view.as_of:
+    today = date.today()
+    if view.as_of and view.as_of > today:  # nothing is published after today: the latest values
+        said = _("As of {day}, a day still to come: this page shows the latest values, everything "
+                 "published up to today, {today}.").format(day=i18n.day(view.as_of, view.lang),
+                                                            today=i18n.day(today, view.lang))
+    elif view.as_of:
         said = _("As of {day}: this page shows only what had been published by then.").format(
             day=i18n.day(view.as_of, view.lang))
     else:
         said = _("Latest: this page shows every value published up to today, {day}.").format(
-            day=i18n.day(date.today(), view.lang))
+            day=i18n.day(today, view.lang))
     out = [html.P(said, className="asof-statement", id="site-asof-statement")]
     if view.problems:
         out.append(problems_block(view, _("Part of this page's address could not be used, and was left "

@@ -44,6 +44,19 @@ class Filters:
     as_of: date | None = None  # only what had been published by this day
 
 
+def day_after(day: date) -> date | None:
+    """The day after ``day``: where "by the end of ``day``" ends. None after 31 December 9999,
+    the last day Python (and so a URL's date) can name: nothing is later, so no bound. Every
+    "by the end of a day the user typed" goes through this (``day + 1`` overflowed there)."""
+    return day + timedelta(days=1) if day < date.max else None
+
+
+def by_end_of(column, day: date):
+    """``column`` (a time) falls on or before ``day``, whatever the day (see ``day_after``)."""
+    end = day_after(day)
+    return column < end if end is not None else sa.true()
+
+
 def observations_as_of(as_of: date):
     """The observations as they stood at the end of ``as_of``: for each (indicator, area,
     period), the latest vintage published by then (curated values count as published on
@@ -52,11 +65,10 @@ def observations_as_of(as_of: date):
     v = schema.observation_vintages
     newest_first = sa.func.row_number().over(partition_by=(v.c.indicator_id, v.c.area, v.c.period),
                                              order_by=v.c.vintage.desc())
-    end = as_of + timedelta(days=1)
     w = schema.withdrawn_values  # a vintage withdrawn by then no longer counts (data/withdraw.py)
     ranked = (sa.select(*v.c, newest_first.label("_rank"))
-              .where(v.c.published_at < end,
-                     v.c.obs_id.not_in(sa.select(w.c.obs_id).where(w.c.withdrawn_at < end)))
+              .where(by_end_of(v.c.published_at, as_of),
+                     v.c.obs_id.not_in(sa.select(w.c.obs_id).where(by_end_of(w.c.withdrawn_at, as_of))))
               .subquery())
     return sa.select(*(c for c in ranked.c if c.name != "_rank")).where(ranked.c._rank == 1) \
         .subquery("observations")

@@ -76,7 +76,11 @@ def _plain_number(value: float) -> str | None:
 
 
 def day(d: date, lang: str = "en") -> str:
-    """``1 Jan 2017`` / ``2017年1月1日``."""
+    """``1 Jan 2017`` / ``2017年1月1日``; a year before 1000 with its four digits (``1 Jan 0001``,
+    not ``1 Jan 1``: an address may name any day)."""
+    if d.year < 1000:
+        return format_date(d, format="d MMM yyyy" if lang == "en" else "yyyy年M月d日",
+                           locale=LOCALES[language(lang)])
     return format_date(d, format="medium" if lang == "en" else "long", locale=LOCALES[language(lang)])
 
 

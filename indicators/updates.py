@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from data import schema
 from data.engine import arrow, reader, to_pandas
-from data.selection import Filters
+from data.selection import Filters, by_end_of, day_after
 
 f, e, v = schema.intake_files, schema.intake_errors, schema.observation_vintages
 i, s, a = schema.indicators, schema.sources, schema.areas
@@ -88,12 +88,14 @@ def published_between(since, until, families: tuple[str, ...] = (), areas: tuple
     earlier value of the same indicator, area and kind of period that had been published
     by ``since`` (what the officer could have quoted at the last briefing). Columns are
     those of every page's rows plus ``previous_*``; ``change`` is ``revised`` or ``new``."""
-    from datetime import date as _date, timedelta
+    from datetime import date as _date
 
     from indicators import query
     until = until or _date.today()
+    after = day_after(since)  # None: nothing can be published after 31 December 9999
     window = (sa.select(*v.c)
-              .where(v.c.published_at >= since + timedelta(days=1), v.c.published_at < until + timedelta(days=1))
+              .where(v.c.published_at >= after if after is not None else sa.false(),
+                     by_end_of(v.c.published_at, until))
               .subquery("observations"))
     wide = schema.wide_select(window).subquery("wide")
     stmt = sa.select(*wide.c)
