@@ -10,13 +10,14 @@ never with other rows than were asked for.
 """
 from __future__ import annotations
 
-import io
+import tempfile
 import time
 
 from flask import Flask, Response, request, stream_with_context
+from werkzeug.wsgi import wrap_file
 
 from callbacks import errors, pdf
-from data.export import export_xlsx, iter_csv, iter_json
+from data.export import TooManyRows, export_xlsx, iter_csv, iter_json
 from indicators import query
 from indicators.view import View
 
@@ -40,24 +41,49 @@ def _attachment(filename: str) -> dict:
     return {"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"}
 
 
+def _started(chunks):
+    """``chunks`` with its header and first batch of rows already made: the query has run
+    before the status is sent, so a failure there is answered as an error (500 with the
+    site's message, or 400), never as a 200 file cut after its header."""
+    import itertools
+    first = list(itertools.islice(chunks, 2))
+    return itertools.chain(first, chunks)
+
+
 def observations_csv():
     filters, stem = _filters_and_name(request.args)
-    return Response(stream_with_context(iter_csv(filters)), mimetype="text/csv", headers=_attachment(f"{stem}.csv"))
+    return Response(stream_with_context(_started(iter_csv(filters))), mimetype="text/csv",
+                    headers=_attachment(f"{stem}.csv"))
 
 
 def observations_json():
     filters, stem = _filters_and_name(request.args)
-    return Response(stream_with_context(iter_json(filters)), mimetype="application/json",
+    return Response(stream_with_context(_started(iter_json(filters))), mimetype="application/json",
                     headers=_attachment(f"{stem}.json"))
 
 
 def observations_xlsx():
+    """The workbook is written to an anonymous temporary file (never held in memory) and
+    sent from it; rows that do not fit in one worksheet are refused, pointing to the CSV."""
     filters, stem = _filters_and_name(request.args)
-    buf = io.BytesIO()
-    export_xlsx(buf, filters)
-    return Response(buf.getvalue(),
-                    mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                    headers=_attachment(f"{stem}.xlsx"))
+    out = tempfile.TemporaryFile()
+    try:
+        export_xlsx(out, filters)
+    except TooManyRows as exc:
+        out.close()
+        csv_url = "/download/observations.csv" + ("?" + request.query_string.decode("latin-1")
+                                                 if request.query_string else "")
+        raise errors.HTTPProblem(400, f"{exc.rows:,} rows are more than an Excel worksheet holds "
+                                      f"({exc.limit:,} under its header). Download them as CSV, which has "
+                                      f"no limit: {csv_url} (or narrow the selection).")
+    except BaseException:
+        out.close()
+        raise
+    size = out.tell()
+    out.seek(0)
+    headers = {**_attachment(f"{stem}.xlsx"), "Content-Length": str(size)}
+    return Response(wrap_file(request.environ, out), direct_passthrough=True, headers=headers,
+                    mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
 def brief_pdf():
