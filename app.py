@@ -37,6 +37,7 @@ def create_app() -> Dash:
         suppress_callback_exceptions=True,
     )
     app.config.external_scripts.append(app.get_asset_url(PLOTLY_BUNDLE))
+    _never_blank(dash.page_registry)
     # Compressed responses: the first visit is about 6 MB of JavaScript as sent by Dash and
     # under 2 MB compressed (brotli where the browser accepts it, else gzip); field missions
     # often work over satellite links. Level 4 brotli costs little CPU per response.
@@ -49,13 +50,14 @@ def create_app() -> Dash:
     # callback switches it to zh-Hans with the interface).
     app.index_string = app.index_string.replace("<html>", '<html lang="en">', 1)
     import callbacks
-    from callbacks import errors, routes, shell, updates
+    from callbacks import errors, guard, routes, shell, updates
 
     callbacks.load()  # registers every page's callbacks (@dash.callback)
     routes.register(app.server)
     # One error handler for every route; an unknown page answers 404 with the site around it.
     errors.register(app.server, page_index=app.index, known_page=shell.known_page)
     updates.register(app)  # template and withdrawal-request downloads, status JSON
+    guard.install(app)  # a callback body that is not one of this app's answers 400, never 500
 
     app.layout = html.Div([
         dcc.Location(id="url"),
@@ -86,6 +88,37 @@ def create_app() -> Dash:
         dcc.Store(id="site-asof-texts"),
     ])
     return app
+
+
+def _never_blank(registry) -> None:
+    """A page whose layout fails shows a message saying so, in place of the page, instead of
+    an empty screen (Dash renders nothing when the page's callback answers 500). The error
+    is logged with its traceback; the rest of the site keeps working."""
+    import functools
+    import logging
+
+    from indicators import i18n
+
+    def guarded(layout, path):
+        @functools.wraps(layout)
+        def draw(**query):
+            try:
+                return layout(**query)
+            except Exception:
+                logging.getLogger(__name__).exception("page %s could not be drawn", path)
+                lang = "zh" if query.get("lang") == "zh" else "en"
+                _ = i18n.gettext_for(lang)
+                return html.Div([
+                    html.H1(_("This page could not be drawn")),
+                    html.P(_("Something went wrong on the server while drawing this page with this "
+                             "address; what went wrong is in the server's log. The other pages, and this "
+                             "page without the parameters of its address, may still work."))],
+                    className="message error", role="alert", id="page-failed")
+        return draw
+
+    for page in registry.values():
+        if callable(page.get("layout")):
+            page["layout"] = guarded(page["layout"], page["path"])
 
 
 def warm_up(app: Dash) -> None:
