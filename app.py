@@ -50,7 +50,7 @@ def create_app() -> Dash:
     # callback switches it to zh-Hans with the interface).
     app.index_string = app.index_string.replace("<html>", '<html lang="en">', 1)
     import callbacks
-    from callbacks import errors, guard, routes, shell, updates
+    from callbacks import errors, guard, headers, routes, shell, updates
 
     callbacks.load()  # registers every page's callbacks (@dash.callback)
     routes.register(app.server)
@@ -58,6 +58,7 @@ def create_app() -> Dash:
     errors.register(app.server, page_index=app.index, known_page=shell.known_page)
     updates.register(app)  # template and withdrawal-request downloads, status JSON
     guard.install(app)  # a callback body that is not one of this app's answers 400, never 500
+    headers.install(app)  # Content-Security-Policy and the other security headers, every response
 
     app.layout = html.Div([
         dcc.Location(id="url"),

@@ -68,10 +68,10 @@ def _value_ok(prop: str, value, component_id) -> bool:
         if name in _NUMBERS:
             return _number(value)
         return _str(value)  # text boxes, radio items, the date box
-    if prop in ("clickData", "selectedData"):  # Plotly's event data: points (and a range)
+    if prop in ("clickData", "selectedData"):  # Plotly's event data: points, a range, a time...
         if value is None:
             return True
-        return isinstance(value, dict) and set(value) <= {"points", "range", "lassoPoints"} and \
+        return isinstance(value, dict) and \
             isinstance(value.get("points", []), list) and all(isinstance(p, dict) for p in value.get("points", [])) \
             and len(json.dumps(value)) <= 100_000
     if prop == "data":

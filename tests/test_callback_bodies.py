@@ -68,6 +68,8 @@ def _page_could_send(item: dict, value) -> bool:
         return number
     if item["property"] == "value" and name not in ("indicators", "areas", "families"):
         return isinstance(value, str)
+    if item["property"] in ("clickData", "selectedData"):  # Plotly's (and Dash's) keys vary
+        return isinstance(value, dict)
     if item["property"] == "data" and name == "point":
         return isinstance(value, int) and not isinstance(value, bool) and value >= 0
     if item["property"] == "n_intervals" or item["property"].startswith("n_"):
