@@ -44,6 +44,13 @@ class Filters:
     as_of: date | None = None  # only what had been published by this day
 
 
+# What a free-text search takes: the words of its first SEARCH_CHARS characters, at most
+# SEARCH_WORDS of them (each is one more LIKE over six columns). ``indicators.view.View``
+# says when a search is cut.
+SEARCH_WORDS = 8
+SEARCH_CHARS = 200
+
+
 def day_after(day: date) -> date | None:
     """The day after ``day``: where "by the end of ``day``" ends. None after 31 December 9999,
     the last day Python (and so a URL's date) can name: nothing is later, so no bound. Every
@@ -87,7 +94,7 @@ def observations_select(f: Filters = Filters()) -> sa.Select:
         q = q.where(w.c.area.in_(f.areas))
     if f.sources:
         q = q.where(w.c.source_id.in_(f.sources))
-    for word in f.text.split()[:8]:
+    for word in f.text[:SEARCH_CHARS].split()[:SEARCH_WORDS]:
         # "!" escapes LIKE's wildcards: DuckDB takes a one-character escape, and SQLAlchemy
         # would render a backslash as two.
         pattern = "%" + word.replace("!", "!!").replace("%", "!%").replace("_", "!_") + "%"

@@ -22,7 +22,7 @@ from datetime import date
 from urllib.parse import urlencode
 
 from data import vocabulary as vocab
-from data.selection import Filters
+from data.selection import SEARCH_CHARS, SEARCH_WORDS, Filters
 from indicators.i18n import N_, gettext_for
 
 _ID = re.compile(r"^[A-Za-z0-9_.\-]{1,80}$")
@@ -149,6 +149,21 @@ def _selection(value, problems: list) -> tuple[date, date] | None:
     return start, end
 
 
+def _search(value, problems: list) -> str:
+    """Free text, cut to what the search takes (``SEARCH_WORDS`` words within its first
+    ``SEARCH_CHARS`` characters), and said so when it is cut (it was cut without a word)."""
+    text = _text(value)
+    kept = text[:SEARCH_CHARS]
+    if len(kept.split()) > SEARCH_WORDS:
+        kept = " ".join(kept.split()[:SEARCH_WORDS])
+    if kept != text:
+        problems.append(Problem("q", text, N_("is longer than a search takes: only \"{kept}\" is searched"),
+                                N_("at most {words} words and {chars} characters"),
+                                (("kept", kept if len(kept) <= 60 else kept[:57] + "..."),
+                                 ("words", str(SEARCH_WORDS)), ("chars", str(SEARCH_CHARS)))))
+    return kept
+
+
 def _point(value, problems: list) -> int | None:
     if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
         return value
@@ -238,7 +253,7 @@ class View:
                    point=_point(query.get("pt"), problems),
                    cumulative=_choice("total", query.get("total"), {"1": True, "0": False}, EXPECT_SWITCH,
                                       problems),
-                   text=_text(query.get("q"))[:200], as_of=_day("asof", query.get("asof"), problems),
+                   text=_search(query.get("q"), problems), as_of=_day("asof", query.get("asof"), problems),
                    since=_day("since", query.get("since"), problems),
                    lang=lang, name=name, problems=tuple(problems))
 
