@@ -104,3 +104,22 @@ def test_query_bounds_by_the_end_of_any_day(engine):
     assert query.observations(query.Filters(as_of=date.min), engine=engine).empty
     assert updates.published_between(date.max, date.max, engine=engine).empty
     assert len(updates.published_between(date.min, date.max, engine=engine)) >= len(latest)
+
+
+def test_a_page_whose_layout_fails_says_so_instead_of_going_blank():
+    """The class of the blank pages: any page layout that raises is drawn as a message."""
+    from dash import html
+
+    from app import _never_blank
+
+    def broken(**query):
+        raise OverflowError("date value out of range")
+
+    registry = {"p": {"layout": broken, "path": "/p"}, "q": {"layout": html.Div("static"), "path": "/q"}}
+    _never_blank(registry)
+    for lang, title in (("en", "This page could not be drawn"), ("zh", "无法显示本页")):
+        drawn = registry["p"]["layout"](lang=lang)
+        assert drawn.id == "page-failed" and drawn.role == "alert"
+        assert drawn.children[0].children == title
+        assert "server's log" in drawn.children[1].children or "服务器日志" in drawn.children[1].children
+    assert registry["q"]["layout"].children == "static"  # a fixed layout is left as it is
