@@ -11,6 +11,11 @@ writes today (1,000 ids), and still a bound, so a client cannot make a worker bu
 request line of any size. Headers get the same room (a page's own requests send its
 address as ``Referer``). Longer addresses are refused by gunicorn with 400 before the
 app sees them; the README says so and points to ``family=``.
+
+A worker silent for ``timeout`` seconds is killed and restarted. gunicorn's 30 s killed the
+whole-store Excel download at 400,000 rows (about 25 s of one core now, written in SQL, and
+more when both cores are busy); an Excel file holds at most 1,048,575 rows, about two and a
+half times that, so a worker writing one gets 120 s. The CSV and JSON stream as they go.
 """
 import gunicorn.http.message as _message
 
@@ -23,3 +28,5 @@ _message.MAX_REQUEST_LINE = max(_message.MAX_REQUEST_LINE, ADDRESS_BYTES)
 limit_request_line = ADDRESS_BYTES
 limit_request_field_size = ADDRESS_BYTES + 1024  # Referer: the address with scheme and host
 limit_request_fields = 100  # gunicorn's default count of header fields, kept
+
+timeout = 120  # seconds: the largest Excel download a worksheet can hold, on a busy machine
