@@ -141,6 +141,15 @@ def browser_type_launch_args(browser_type_launch_args):
                      "--disable-component-update", "--disable-sync", "--no-first-run"]}
 
 
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args):
+    # Playwright evaluates a string predicate (wait_for_function) with eval, which the site's
+    # Content-Security-Policy forbids, as it should. Browser tests run with the policy
+    # bypassed; tests/test_security_headers.py drives the site under its policy, in a context
+    # of its own that enforces it.
+    return {**browser_context_args, "bypass_csp": True}
+
+
 @pytest.fixture
 def console_errors(page):
     errors: list[str] = []

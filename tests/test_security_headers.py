@@ -64,7 +64,10 @@ def test_each_inline_script_of_the_page_is_allowed_by_its_hash(server):
     assert f"'sha256-{digest}'" not in allowed
 
 
-def test_pages_charts_and_the_source_panel_work_under_the_policy(server, page):
+def test_pages_charts_and_the_source_panel_work_under_the_policy(server, browser):
+    # A context of its own: the other browser tests bypass the policy (conftest.py).
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, bypass_csp=False)
+    page = context.new_page()
     problems: list[str] = []
     page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: problems.append(str(e)))
@@ -83,5 +86,6 @@ def test_pages_charts_and_the_source_panel_work_under_the_policy(server, page):
     panel = page.locator("[id*='\"role\":\"panel\"']").first
     panel.get_by_text("The value you clicked").wait_for()
     assert "para" in panel.inner_text()  # the citation is listed
+    context.close()
     assert not violations, violations
     assert not problems, problems
