@@ -71,8 +71,11 @@ def _value_ok(prop: str, value, component_id) -> bool:
     if prop in ("clickData", "selectedData"):  # Plotly's event data: points, a range, a time...
         if value is None:
             return True
-        return isinstance(value, dict) and \
-            isinstance(value.get("points", []), list) and all(isinstance(p, dict) for p in value.get("points", [])) \
+        if not isinstance(value, dict):
+            return False
+        points, ranges = value.get("points", []), value.get("range", {})
+        return isinstance(points, list) and all(isinstance(p, dict) for p in points) \
+            and isinstance(ranges, dict) and all(isinstance(r, list) for r in ranges.values()) \
             and len(json.dumps(value)) <= 100_000
     if prop == "data":
         if name == "context":  # a page's language and as-of date

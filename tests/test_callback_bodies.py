@@ -113,6 +113,14 @@ def _mutations(body: dict):
             b = copy.deepcopy(body)
             del b[part][k]
             yield f"{part}[{k}] left out", dumped(b)
+    for k, item in enumerate(body["inputs"]):  # Plotly event data of the wrong shape
+        first = item[0] if isinstance(item, list) else item
+        if first["property"] in ("clickData", "selectedData"):
+            for wrong in ({"range": [1, 2]}, {"range": {"x": "2020"}}, {"points": "x"}, {"points": [1]}):
+                b = copy.deepcopy(body)
+                for one in (b["inputs"][k] if isinstance(b["inputs"][k], list) else [b["inputs"][k]]):
+                    one["value"] = wrong
+                yield f"inputs[{k}].{first['property']}={wrong}", dumped(b)
     b = copy.deepcopy(body)
     b["inputs"] = b["inputs"] * 500
     yield "inputs repeated", dumped(b)
