@@ -82,8 +82,12 @@ def cmd_bench(args) -> int:
 
 
 def cmd_settings(args) -> int:
+    from data.stores import describe
     for s in settings.SETTINGS:
-        print(f"{s.name}={settings.get(s.name)}\n    {s.help}")
+        value = settings.get(s.name)
+        if s.name == "PKPI_DATABASE_URL" and value:
+            value = describe(value)  # never print the password
+        print(f"{s.name}={value}\n    {s.help}")
     return 0
 
 

@@ -26,6 +26,10 @@ SETTINGS: tuple[Setting, ...] = (
             "DuckDB store, its writer lock and the spreadsheet drop folder. Git ignores `instance/`."),
     Setting("PKPI_DB", "",
             "Path of the DuckDB store. Empty means `$PKPI_HOME/pkpi.duckdb`."),
+    Setting("PKPI_DATABASE_URL", "",
+            "Empty: the store is the DuckDB file (`PKPI_DB`). `postgresql://user@host/db` (any libpq URL; "
+            "TCP keepalives are added unless it sets them): the store is that PostgreSQL database, "
+            "shared by every machine that names it (in progress: see \"PostgreSQL (in progress)\")."),
     Setting("PKPI_SEEDS", "../shared/seeds",
             "Folder with the five source report texts, used to check every curated quote "
             "(relative paths are taken from the repository root)."),
@@ -97,6 +101,15 @@ def home() -> Path:
 def db_path() -> Path:
     explicit = get("PKPI_DB")
     return _path(explicit) if explicit else home() / "pkpi.duckdb"
+
+
+def database_url() -> str:
+    """The PostgreSQL store's URL, or "" for the DuckDB file."""
+    url = get("PKPI_DATABASE_URL").strip()
+    if url and url.split(":", 1)[0].split("+", 1)[0] not in ("postgresql", "postgres"):
+        raise ValueError(f"setting PKPI_DATABASE_URL must be empty or start with postgresql:// "
+                         f"(got {url.split(':', 1)[0]!r}...)")
+    return url
 
 
 def seeds_dir() -> Path:

@@ -18,9 +18,10 @@ each change makes one new version, whole, or none (a crash leaves the store as i
 - ``WatcherLock``: ``try_acquire()``, ``still_held()``, ``write_status(text)``, ``release()``.
 
 Statements are SQLAlchemy Core and answers Arrow, so nothing above ``data/`` knows which
-store is in use. Today there is one implementation, the DuckDB file swapped atomically
-(``data.stores.duckdb_store``, wrapping ``data.engine`` and ``data.store``); the plan for a
-PostgreSQL one, and how each operation maps to it, is in ``docs/store-interface.md``.
+store is in use. Two implementations: the DuckDB file swapped atomically (the default,
+``data.stores.duckdb_store``, wrapping ``data.engine`` and ``data.store``) and a PostgreSQL
+database (``PKPI_DATABASE_URL=postgresql://...``, ``data.stores.postgres_store``). How each
+operation maps to each is in ``docs/store-interface.md``.
 """
 from __future__ import annotations
 
@@ -43,6 +44,7 @@ class Reader(Protocol):
     def arrow(self, stmt) -> "pa.Table": ...
     def rows(self, stmt) -> list[sa.Row]: ...
     def batches(self, stmt, size: int) -> Iterator["pa.RecordBatch"]: ...
+    def tables(self) -> set[str]: ...  # the store's tables and views (older layouts lack some)
 
 
 class Change(Protocol):
@@ -83,8 +85,32 @@ def reading(engine: sa.Engine) -> ContextManager[Reader]:
     return on_engine(engine)
 
 
-def open_store(path: Path | str | None = None) -> Store:
-    """The store the settings name: the DuckDB file at ``path`` (default ``PKPI_DB``)."""
+def is_url(where) -> bool:
+    """``where`` names a PostgreSQL store (a ``postgresql://`` URL) rather than a file."""
+    return isinstance(where, str) and where.split(":", 1)[0].split("+", 1)[0] in ("postgresql", "postgres")
+
+
+def default_target() -> Path | str:
+    """What the settings name: ``PKPI_DATABASE_URL`` when set, else the DuckDB file ``PKPI_DB``."""
+    return settings.database_url() or settings.db_path()
+
+
+def describe(where: Path | str) -> str:
+    """``where`` for messages (a URL without its password)."""
+    if is_url(where):
+        from data.stores.postgres_store import redact
+        return redact(where)
+    return str(where)
+
+
+def open_store(where: Path | str | None = None) -> Store:
+    """The store ``where`` names, else the one the settings name (``default_target``): a
+    ``postgresql://`` URL opens the PostgreSQL store, anything else is the DuckDB file's path."""
+    where = where if where is not None and str(where) != "" else default_target()
+    if is_url(where):
+        from data.stores.postgres_store import PostgresStore
+
+        return PostgresStore(where)
     from data.stores.duckdb_store import DuckDBStore
 
-    return DuckDBStore(Path(path or settings.db_path()))
+    return DuckDBStore(Path(where))

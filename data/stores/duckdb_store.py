@@ -58,6 +58,10 @@ class DuckDBReader:
         sql, params = engines.compiled(stmt, self.conn)
         yield from engines.raw_connection(self.conn).sql(sql, params=params).to_arrow_reader(size)
 
+    def tables(self) -> set[str]:
+        return set(self.conn.execute(sa.text("SELECT table_name FROM duckdb_tables() UNION ALL "
+                                             "SELECT view_name FROM duckdb_views() WHERE NOT internal")).scalars())
+
 
 @contextmanager
 def reading(engine: sa.Engine) -> Iterator[DuckDBReader]:
