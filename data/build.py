@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from data import curated, schema, settings
 from data.engine import snapshot_engine
 from data.periods import period_bounds, span
-from data.stores import open_store
+from data.stores import default_target, is_url, open_store, reading
 
 # Observations are stored sorted by indicator: queries filter by indicator first, and a
 # deterministic order makes two builds from the same files identical.
@@ -125,38 +125,48 @@ def _table_names(conn) -> set[str]:
 
 
 def read_intake_data(store: Path) -> dict[str, list[dict]]:
-    """Everything the drop folder added to ``store`` (empty for a store that has none)."""
-    out: dict[str, list[dict]] = {"intake_files": [], "intake_errors": [], "observations": [],
-                                  "sources": [], "areas": [], "indicators": [], "referenced": [],
-                                  "withdrawals": [], "withdrawn_values": []}
+    """Everything the drop folder added to the DuckDB file ``store`` (empty for a store that
+    has none)."""
     if not store.exists():
-        return out
+        return _no_intake()
     engine = snapshot_engine(store)
     try:
-        with engine.connect() as conn:
-            if "intake_files" not in _table_names(conn):
-                return out  # a store written before the drop folder existed
-
-            def rows(query):
-                return [dict(r._mapping) for r in conn.execute(query)]
-
-            f, e, v = schema.intake_files, schema.intake_errors, schema.observation_vintages
-            out["intake_files"] = rows(sa.select(f).order_by(f.c.intake_id))
-            out["intake_errors"] = rows(sa.select(e).order_by(e.c.intake_id, e.c.seq))
-            out["observations"] = rows(sa.select(v).where(v.c.intake_id.is_not(None)).order_by(v.c.obs_id))
-            if schema.has_withdrawals(conn):
-                w, wv = schema.withdrawals, schema.withdrawn_values
-                out["withdrawals"] = rows(sa.select(w).order_by(w.c.withdrawal_id))
-                out["withdrawn_values"] = rows(sa.select(wv).order_by(wv.c.obs_id))
-            for name, key in _REFERENCE:
-                t = schema.metadata.tables[name]
-                out[name] = rows(sa.select(t).where(t.c.intake_id.is_not(None)).order_by(t.c[key]))
-            # Rows the dropped values refer to, in case the curated files no longer have them.
-            out["referenced"] = {
-                name: {r[key]: r for r in rows(sa.select(schema.metadata.tables[name]))}
-                for name, key in _REFERENCE}
+        with reading(engine) as current:
+            return read_intake(current)
     finally:
         engine.dispose()
+
+
+def _no_intake() -> dict[str, list[dict]]:
+    return {"intake_files": [], "intake_errors": [], "observations": [], "sources": [], "areas": [],
+            "indicators": [], "referenced": [], "withdrawals": [], "withdrawn_values": []}
+
+
+def read_intake(current) -> dict[str, list[dict]]:
+    """Everything the drop folder added to the store ``current`` (a ``Reader``) reads."""
+    out = _no_intake()
+    tables = current.tables()
+    if "intake_files" not in tables:
+        return out  # a store written before the drop folder existed
+
+    def rows(query):
+        return [dict(r._mapping) for r in current.rows(query)]
+
+    f, e, v = schema.intake_files, schema.intake_errors, schema.observation_vintages
+    out["intake_files"] = rows(sa.select(f).order_by(f.c.intake_id))
+    out["intake_errors"] = rows(sa.select(e).order_by(e.c.intake_id, e.c.seq))
+    out["observations"] = rows(sa.select(v).where(v.c.intake_id.is_not(None)).order_by(v.c.obs_id))
+    if {"withdrawals", "withdrawn_values"} <= tables:
+        w, wv = schema.withdrawals, schema.withdrawn_values
+        out["withdrawals"] = rows(sa.select(w).order_by(w.c.withdrawal_id))
+        out["withdrawn_values"] = rows(sa.select(wv).order_by(wv.c.obs_id))
+    for name, key in _REFERENCE:
+        t = schema.metadata.tables[name]
+        out[name] = rows(sa.select(t).where(t.c.intake_id.is_not(None)).order_by(t.c[key]))
+    # Rows the dropped values refer to, in case the curated files no longer have them.
+    out["referenced"] = {
+        name: {r[key]: r for r in rows(sa.select(schema.metadata.tables[name]))}
+        for name, key in _REFERENCE}
     return out
 
 
@@ -219,7 +229,7 @@ def build(target: Path | None = None, folder: Path = curated.CURATED,
     default PKPI_SEEDS); a clone of the repository alone has none, and then the build goes
     ahead on the curated quotes and says so once through ``say`` (default: standard error).
     """
-    target = Path(target or settings.db_path())
+    target = _target(target)
     seeds = seeds or settings.seeds_dir()
     texts = check_seeds and curated.texts_found(seeds)
     tables = curated.load(folder, seeds if texts else None)
@@ -229,7 +239,11 @@ def build(target: Path | None = None, folder: Path = curated.CURATED,
     with store.writer() as writer:
         if if_missing and store.exists():
             return None
-        kept = _merge_intake(records, read_intake_data(target))
+        if store.exists():
+            with writer.read() as current:
+                kept = _merge_intake(records, read_intake(current))
+        else:
+            kept = 0
         files = records.get("intake_files", [])
         accepted = [f["sha256"] for f in files if f["status"] == "accepted"]
         sha_of = {f["intake_id"]: f["sha256"] for f in files}
@@ -248,6 +262,14 @@ def build(target: Path | None = None, folder: Path = curated.CURATED,
     return counts
 
 
+def _target(target) -> Path | str:
+    """The store to write: a PostgreSQL URL as given, a DuckDB path as a Path, or the
+    settings' store (``PKPI_DATABASE_URL``, else ``PKPI_DB``)."""
+    if target is None or str(target) == "":
+        target = default_target()
+    return target if is_url(target) else Path(target)
+
+
 def _to_stderr(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
@@ -257,7 +279,11 @@ def ensure_built(target: Path | None = None) -> bool:
 
     Several server workers may start at once: the first builds, the others find it built.
     """
-    target = Path(target or settings.db_path())
+    target = _target(target)
+    if is_url(target):  # PostgreSQL: tables are made by the build itself, in its transaction
+        if open_store(target).exists():
+            return False
+        return build(target, if_missing=True) is not None
     if target.exists():
         if _current_layout(target):
             return False
