@@ -174,3 +174,69 @@ def pg_url():
         yield cluster.url
     finally:
         cluster.stop()
+
+
+def pg_database_url(pg_url: str, name: str) -> str:
+    """The URL of database ``name`` on the session's cluster."""
+    assert pg_url.startswith("postgresql:///postgres?")
+    return pg_url.replace("postgresql:///postgres?", f"postgresql:///{name}?", 1)
+
+
+def pg_admin(pg_url: str, *statements: str) -> None:
+    import psycopg
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        for sql in statements:
+            conn.execute(sql)
+
+
+@pytest.fixture(scope="session")
+def pg_template(pg_url, tmp_path_factory):
+    """A database holding the store built from the curated files on PostgreSQL, built once
+    per session through data.build (quotes checked as the DuckDB ``store`` fixture's are);
+    tests get copies of it (``pg_store``), never it."""
+    from data.build import build
+    from data.stores import postgres_store
+    pg_admin(pg_url, "CREATE DATABASE pkpi_template TEMPLATE template0")
+    url = pg_database_url(pg_url, "pkpi_template")
+    build(url)
+    postgres_store.dispose(url)  # a template may have no connections when it is copied
+    return "pkpi_template"
+
+
+_pg_databases = iter(range(1, 1_000_000))
+
+
+@pytest.fixture
+def pg_store(pg_url, pg_template):
+    """The URL of a private copy (CREATE DATABASE ... TEMPLATE) of the curated PostgreSQL store."""
+    from data.stores import postgres_store
+    name = f"pkpi_t{os.getpid()}_{next(_pg_databases)}"
+    pg_admin(pg_url, f"CREATE DATABASE {name} TEMPLATE {pg_template}")
+    url = pg_database_url(pg_url, name)
+    yield url
+    postgres_store.dispose(url)
+    pg_admin(pg_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture
+def pg_empty(pg_url):
+    """The URL of a new, empty database."""
+    from data.stores import postgres_store
+    name = f"pkpi_e{os.getpid()}_{next(_pg_databases)}"
+    pg_admin(pg_url, f"CREATE DATABASE {name} TEMPLATE template0")
+    url = pg_database_url(pg_url, name)
+    yield url
+    postgres_store.dispose(url)
+    pg_admin(pg_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture(params=["duckdb", "postgresql"])
+def any_store(request, tmp_path):
+    """A private copy of the built store on each implementation: a DuckDB file's path, or a
+    PostgreSQL database's URL (the suite's own throwaway cluster)."""
+    if request.param == "duckdb":
+        import shutil
+        path = tmp_path / "pkpi.duckdb"
+        shutil.copyfile(request.getfixturevalue("store"), path)
+        return path
+    return request.getfixturevalue("pg_store")

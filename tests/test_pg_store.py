@@ -1,0 +1,235 @@
+"""The PostgreSQL store (data.stores.postgres_store) across processes, on the suite's
+throwaway cluster: a writer killed mid-change leaves the store as it was and the lock free;
+writers in two processes queue; the watcher election has one holder and passes on when that
+holder is killed; old versions' served tables are dropped only once no reader holds them.
+
+No timing assertions: every wait is for an observable state (a line printed, a lock seen in
+``pg_locks``), with generous timeouts."""
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import psycopg
+import pytest
+import sqlalchemy as sa
+
+from data import schema
+from data.stores import open_store
+from data.stores.postgres_store import WATCHER_KEY, WRITER_KEY
+
+REPO = Path(__file__).resolve().parent.parent
+TIMEOUT = 120  # seconds: two busy cores
+
+
+def wait_for(condition, what: str, timeout: float = TIMEOUT):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {timeout:g} s: {what}")
+        time.sleep(0.05)
+
+
+def child(code: str, url: str) -> subprocess.Popen:
+    """A Python process running ``code`` with ``store`` opened on ``url``; its stdout is a
+    pipe of lines, its stdin a pipe the test writes to."""
+    prelude = textwrap.dedent(f"""
+        import sys, time
+        sys.path.insert(0, {str(REPO)!r})
+        import sqlalchemy as sa
+        from data import schema
+        from data.stores import open_store
+        store = open_store({url!r})
+        def say(text):
+            print(text, flush=True)
+    """)
+    return subprocess.Popen([sys.executable, "-c", prelude + textwrap.dedent(code)], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True, cwd=REPO)
+
+
+def line(proc: subprocess.Popen) -> str:
+    got = proc.stdout.readline().strip()
+    if not got:
+        proc.wait(timeout=TIMEOUT)
+        raise AssertionError(f"the child process ended (exit {proc.returncode}) without saying anything")
+    return got
+
+
+def advisory(url: str, key: int, granted: bool) -> int:
+    """How many backends hold (``granted``) or wait for the bigint advisory lock ``key``."""
+    with psycopg.connect(url.replace("postgresql://", "postgresql://", 1), autocommit=True) as conn:
+        return conn.execute(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 1 AND granted = %s "
+            "AND ((classid::bigint << 32) | objid::bigint) = %s", [granted, key]).fetchone()[0]
+
+
+def kill(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=TIMEOUT)
+
+
+def _count(reader) -> int:
+    return reader.rows(sa.select(sa.func.count()).select_from(schema.observations))[0][0]
+
+
+MID_CHANGE = """
+with store.writer() as w, w.change() as c:
+    c.conn.execute(sa.delete(schema.observation_vintages))
+    c.conn.execute(sa.delete(schema.intake_files))
+    c.set_version(data_version="never published")
+    say("deleted everything, not committed")
+    time.sleep(600)
+"""
+
+
+def test_a_writer_killed_mid_change_leaves_the_store_unchanged_and_the_lock_free(pg_store):
+    s = open_store(pg_store)
+    version = s.version()
+    with s.reader() as r:
+        before = _count(r)
+        served = r.rows(sa.select(sa.func.count()).select_from(schema.served))[0][0]
+    assert before > 100 and served == before
+    proc = child(MID_CHANGE, pg_store)
+    try:
+        assert line(proc) == "deleted everything, not committed"
+        assert advisory(pg_store, WRITER_KEY, granted=True) == 1  # held: the test below means something
+        with s.reader() as r:  # meanwhile readers read the version before the change
+            assert (r.version, _count(r)) == (version, before)
+    finally:
+        kill(proc)
+    # The server notices the closed socket, rolls the change back and frees the lock.
+    wait_for(lambda: advisory(pg_store, WRITER_KEY, granted=True) == 0, "the killed writer's lock to be freed")
+    assert s.version() == version
+    with s.reader() as r:
+        assert (r.version, _count(r)) == (version, before)
+        assert r.rows(sa.select(sa.func.count()).select_from(schema.served))[0][0] == before
+    with s.writer(wait_message=lambda: pytest.fail("the writer lock was still held")) as w:
+        with w.change() as c:
+            c.set_version(data_version="after the crash")
+    assert s.version() == "after the crash"
+
+
+HOLD_WRITER = """
+with store.writer(wait_message=lambda: say("waiting")):
+    say("in")
+    sys.stdin.readline()  # held until the test says so
+    say("out")
+"""
+
+
+def test_writers_in_two_processes_queue(pg_store):
+    first = child(HOLD_WRITER, pg_store)
+    second = None
+    try:
+        assert line(first) == "in"
+        second = child(HOLD_WRITER, pg_store)
+        assert line(second) == "waiting"
+        wait_for(lambda: advisory(pg_store, WRITER_KEY, granted=False) == 1, "the second writer to queue")
+        assert advisory(pg_store, WRITER_KEY, granted=True) == 1
+        first.stdin.write("go\n")
+        first.stdin.flush()
+        assert line(first) == "out"
+        assert line(second) == "in"  # only once the first let go
+        second.stdin.write("go\n")
+        second.stdin.flush()
+        assert line(second) == "out"
+        assert first.wait(timeout=TIMEOUT) == 0 and second.wait(timeout=TIMEOUT) == 0
+    finally:
+        kill(first)
+        if second is not None:
+            kill(second)
+    assert advisory(pg_store, WRITER_KEY, granted=True) == 0
+
+
+HOLD_WATCHER = """
+lock = store.watcher()
+say("elected" if lock.try_acquire() else "standing by")
+lock.write_status("watching from a child")
+say("status written")
+time.sleep(600)
+"""
+
+
+def test_one_watcher_across_processes_and_its_death_frees_the_election(pg_store):
+    s = open_store(pg_store)
+    proc = child(HOLD_WATCHER, pg_store)
+    mine = s.watcher()
+    try:
+        assert line(proc) == "elected"
+        assert line(proc) == "status written"
+        assert not mine.try_acquire() and not mine.still_held()
+        assert advisory(pg_store, WATCHER_KEY, granted=True) == 1
+        with psycopg.connect(pg_store, autocommit=True) as conn:
+            assert conn.execute("SELECT status FROM pkpi_watcher").fetchall() == [("watching from a child",)]
+    finally:
+        kill(proc)
+    wait_for(mine.try_acquire, "the election to pass to a living watcher")
+    assert mine.still_held()
+    mine.release()
+    assert advisory(pg_store, WATCHER_KEY, granted=True) == 0
+
+
+def test_a_watcher_whose_connection_broke_stands_down(pg_store):
+    """A living holder can lose the lock (its connection ended): still_held says so."""
+    s = open_store(pg_store)
+    mine, other = s.watcher(), s.watcher()
+    assert mine.try_acquire()
+    backend = mine._conn.execute(sa.text("SELECT pg_backend_pid()")).scalar()
+    with psycopg.connect(pg_store, autocommit=True) as conn:
+        assert conn.execute("SELECT pg_terminate_backend(%s)", [backend]).fetchone()[0]
+    wait_for(other.try_acquire, "the election to be free once the holder's connection ended")
+    assert not mine.still_held()
+    other.release()
+
+
+def test_old_served_tables_are_dropped_once_no_reader_holds_them(pg_store):
+    s = open_store(pg_store)
+
+    def publish(name):
+        with s.writer() as w, w.change() as c:
+            c.set_version(data_version=name)
+
+    first = s.served_versions()
+    assert len(first) == 1
+    with s.reader() as old:
+        pinned = old.seq
+        n = _count(old)
+        for k in range(3):
+            publish(f"v{k}")
+        # Three versions later the one this reader holds is still there, and still whole.
+        assert pinned in s.served_versions()
+        assert old.rows(sa.select(sa.func.count()).select_from(schema.served))[0][0] == n
+        assert old.version != "v2"
+    versions = s.served_versions()
+    assert len(versions) == 3  # the pinned one, the one v2 replaced, v2's own
+    publish("v3")  # nobody reads the pinned one any more: dropped
+    after = s.served_versions()
+    assert pinned not in after and len(after) == 2
+    with psycopg.connect(pg_store, autocommit=True) as conn:
+        schemas = [r[0] for r in conn.execute(
+            "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'pkpi_v%' ORDER BY nspname").fetchall()]
+    assert schemas == sorted(f"pkpi_v{v}" for v in after)
+    with s.reader() as r:
+        assert r.version == "v3" and _count(r) == n
+
+
+def test_text_is_stored_and_sorted_byte_by_byte(pg_store):
+    """Every text column of the store and of the served table is COLLATE "C", on a cluster
+    whose default collation is ICU English (tests/pgcluster.py)."""
+    with psycopg.connect(pg_store, autocommit=True) as conn:
+        collations = conn.execute(
+            "SELECT DISTINCT table_schema LIKE 'pkpi_v%', collation_name FROM information_schema.columns "
+            "WHERE data_type = 'text' AND (table_schema = 'public' OR table_schema LIKE 'pkpi_v%') "
+            "AND table_name NOT IN ('pkpi_versions', 'pkpi_watcher')").fetchall()
+        default = conn.execute("SELECT datlocprovider, daticulocale FROM pg_database "
+                               "WHERE datname = current_database()").fetchone()
+    assert sorted(collations) == [(False, "C"), (True, "C")]
+    assert default == ("i", "en")
