@@ -1,6 +1,6 @@
 """Data operations: ``python manage.py COMMAND --help`` for each.
 
-  build    check the curated files and (re)build the DuckDB store
+  build    check the curated files and (re)build the store (DuckDB, or PostgreSQL)
   check    run the curated-file checks only (schema, vocabularies, quotes against reports)
   export   write observations as CSV (the export contract), optionally filtered
   settings list every PKPI_* setting with its value and meaning
@@ -34,7 +34,11 @@ def _filters(args):
 def cmd_build(args) -> int:
     from data.build import build
     from data.curated import CurationError
-    target = Path(args.db) if args.db else settings.db_path()
+    from sqlalchemy.exc import OperationalError
+
+    from data.stores import default_target, describe, is_url
+    target = args.db or default_target()
+    target = target if is_url(target) else Path(target)
     try:
         counts = build(target, check_seeds=not args.no_seed_check)
     except CurationError as exc:
@@ -43,7 +47,11 @@ def cmd_build(args) -> int:
     except FileNotFoundError as exc:
         print(f"build refused: {exc}", file=sys.stderr)
         return 1
-    print(f"built {target}: " + ", ".join(f"{n} {name}" for name, n in counts.items()))
+    except OperationalError as exc:  # PostgreSQL unreachable, refused the login, ...
+        print(f"build refused, nothing written: cannot use the store at {describe(target)}: "
+              f"{str(exc.orig or exc).strip().splitlines()[0]}", file=sys.stderr)
+        return 1
+    print(f"built {describe(target)}: " + ", ".join(f"{n} {name}" for name, n in counts.items()))
     return 0
 
 
@@ -196,9 +204,12 @@ def parser() -> argparse.ArgumentParser:
                        description="Check every curated file (and every quote against the report "
                                    "texts, when PKPI_SEEDS holds them; without them the build goes "
                                    "ahead and says the quotes were not re-checked), then write a new "
-                                   "DuckDB store and swap it in atomically. On any problem nothing is "
-                                   "written and every problem is listed.")
-    b.add_argument("--db", help="store to write (default: $PKPI_DB or $PKPI_HOME/pkpi.duckdb)")
+                                   "store and make it current at once: a DuckDB file swapped in "
+                                   "atomically, or, with PKPI_DATABASE_URL, one PostgreSQL transaction. "
+                                   "Values added through the drop folder are kept. On any problem "
+                                   "nothing is written and every problem is listed.")
+    b.add_argument("--db", help="store to write: a DuckDB file or a postgresql:// URL (default: "
+                                "$PKPI_DATABASE_URL, else $PKPI_DB or $PKPI_HOME/pkpi.duckdb)")
     b.add_argument("--no-seed-check", action="store_true",
                    help="skip checking quotes against the report texts (not recommended)")
     b.set_defaults(func=cmd_build)

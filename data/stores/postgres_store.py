@@ -35,6 +35,7 @@ machines read and write with transactions (issue 16; the design is docs/store-in
 """
 from __future__ import annotations
 
+import re
 import threading
 from contextlib import contextmanager
 from datetime import date, datetime
@@ -119,7 +120,8 @@ def sqlalchemy_url(url: str) -> sa.URL:
 def redact(url: str) -> str:
     """The URL without its password, for messages."""
     try:
-        return sa.make_url(url).render_as_string(hide_password=True)
+        shown = sa.make_url(url).render_as_string(hide_password=True)
+        return re.sub(r"(?i)([?&]password=)[^&]*", r"\1***", shown)
     except Exception:  # noqa: BLE001 - a message must never fail
         parts = urlsplit(url)
         return f"{parts.scheme}://{parts.hostname or ''}{parts.path}"
