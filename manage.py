@@ -8,6 +8,7 @@
   watch    watch the inbox and file each spreadsheet saved into it
   withdraw take back an accepted file: its values leave the current view (nothing is deleted)
   template write the spreadsheet template staff fill in
+  migrate-store copy a DuckDB store, whole, into an empty PostgreSQL database
   bench    measure the dashboard at CPAS scale against its floors and baselines (bench/README.md)
 """
 from __future__ import annotations
@@ -174,6 +175,39 @@ def cmd_withdraw(args) -> int:
     return 0
 
 
+def cmd_migrate_store(args) -> int:
+    from sqlalchemy.exc import OperationalError
+
+    from data.stores import describe, is_url
+    from data.stores.migrate import MigrationRefused, migrate
+    source = Path(args.source) if args.source else settings.db_path()
+    target = args.to or settings.database_url()
+    if not target:
+        print("migrate-store: name the PostgreSQL database to copy into, with --to postgresql://... or "
+              "PKPI_DATABASE_URL", file=sys.stderr)
+        return 2
+    if not is_url(target):
+        print(f"migrate-store: --to must be a postgresql:// URL, not {target!r}", file=sys.stderr)
+        return 2
+    try:
+        copied = migrate(source, target)
+    except MigrationRefused as exc:
+        print(f"migrate-store refused: {exc}", file=sys.stderr)
+        return 1
+    except OperationalError as exc:
+        print(f"migrate-store refused, nothing copied: cannot use {describe(target)}: "
+              f"{str(exc.orig or exc).strip().splitlines()[0]}", file=sys.stderr)
+        return 1
+    print(f"copied {copied.source} into {copied.target} as one data version ({copied.data_version}):")
+    print(copied.table())
+    wrong = copied.mismatched()
+    if wrong:
+        print("counts DIFFER for: " + ", ".join(wrong), file=sys.stderr)
+        return 1
+    print("every table's row count matches.")
+    return 0
+
+
 def cmd_template(args) -> int:
     from data.build import ensure_built
     from data.template import write_template
@@ -277,6 +311,20 @@ def parser() -> argparse.ArgumentParser:
                          "if only one accepted file had it")
     wd.add_argument("--reason", required=True, help="why it is withdrawn (shown with the withdrawal)")
     wd.set_defaults(func=cmd_withdraw)
+
+    ms = sub.add_parser("migrate-store", help="copy a DuckDB store into an empty PostgreSQL database",
+                        description="Copy the DuckDB store (every curated row, every vintage of every value, "
+                                    "every processed file and its errors, every withdrawal) into an EMPTY "
+                                    "PostgreSQL database, as one transaction: its first data version. A "
+                                    "database that already holds tables is refused, and nothing is written. "
+                                    "Each table's rows are counted on both sides before the copy commits "
+                                    "(any difference rolls it back), and the counts are printed. Stop the "
+                                    "watchers first: files dropped meanwhile stay in the DuckDB store only. "
+                                    "Then set PKPI_DATABASE_URL on every server.")
+    ms.add_argument("--from", dest="source", metavar="PATH",
+                    help="the DuckDB store (default: $PKPI_DB or $PKPI_HOME/pkpi.duckdb)")
+    ms.add_argument("--to", metavar="URL", help="postgresql://... of an empty database (default: $PKPI_DATABASE_URL)")
+    ms.set_defaults(func=cmd_migrate_store)
 
     t = sub.add_parser("template", help="write the spreadsheet template",
                        description="Write the Excel template staff fill in: instructions, the "
