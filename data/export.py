@@ -16,6 +16,8 @@ import sqlalchemy as sa
 
 from data.engine import compiled, raw_connection, reader
 from data.selection import EXPORT_COLUMNS, Filters, iter_observations, observations_select
+from data.sqltext import number_text  # also makes isnan and contains compile for PostgreSQL
+from data.stores import open_store, reading
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -67,15 +69,13 @@ _BATCH_ROWS = 10_000
 _GROUP_ROWS = 100_000
 
 
-def _indicator_runs(stmt, engine) -> list[tuple[str, str]]:
+def _indicator_runs(stmt, reader) -> list[tuple[str, str]]:
     """(first, last) indicator ids of consecutive runs of about _GROUP_ROWS selected rows."""
     ind = stmt.selected_columns["indicator_id"]  # of the statement's own FROM (an "as of" view, say)
     counts = stmt.with_only_columns(ind, sa.func.count(), maintain_column_froms=True) \
         .group_by(ind).order_by(None).order_by(ind)
     runs, first, n = [], None, 0
-    sql, params = compiled(counts, engine)
-    with engine.connect() as conn:
-        rows = raw_connection(conn).sql(sql, params=params).fetchall()
+    rows = reader.rows(counts)
     for k, (indicator, count) in enumerate(rows):
         first = first or indicator
         n += count
@@ -94,7 +94,7 @@ def _sql_safe(expr):
         return sa.case((v.is_(None), ""), (sa.func.isnan(v), ""),
                        (sa.and_(v == sa.func.trunc(v), sa.func.abs(v) < 1e15),
                         sa.cast(sa.cast(v, sa.BigInteger), sa.Text)),
-                       else_=sa.cast(v, sa.Text))
+                       else_=number_text(v))
     if isinstance(kind, sa.Boolean):
         return sa.case((expr.is_(None), ""), (expr, "true"), else_="false")
     if isinstance(kind, (sa.Date, sa.Integer)):
@@ -112,8 +112,13 @@ def _sql_quoted(text):
 def _sql_lines(f: Filters, engine, line_of) -> Iterator[tuple[int, str]]:
     """(rows, text) per batch, each row's text built in SQL by ``line_of`` from the cells
     ``c0, c1, ...`` of the query's own statement (``_sql_safe`` of each export column), a run
-    of indicators at a time (so memory is bounded by a run, not the store)."""
-    engine = engine or reader()
+    of indicators at a time (so memory is bounded by a run, not the store), all through one
+    reader (one data version for the whole file)."""
+    with (reading(engine) if engine is not None else open_store().reader()) as r:
+        yield from _sql_runs(f, r, line_of)
+
+
+def _sql_runs(f: Filters, reader, line_of) -> Iterator[tuple[int, str]]:
     stmt = observations_select(f)
     chosen = stmt.selected_columns
     # Two steps, so that each cell is computed once: the query's own statement gives the cells
@@ -121,13 +126,11 @@ def _sql_lines(f: Filters, engine, line_of) -> Iterator[tuple[int, str]]:
     cells = stmt.with_only_columns(*(_sql_safe(chosen[name]).label(f"c{n}")
                                      for n, name in enumerate(EXPORT_COLUMNS)),
                                    maintain_column_froms=True)
-    for first, last in _indicator_runs(stmt, engine):
+    for first, last in _indicator_runs(stmt, reader):
         sub = cells.where(chosen["indicator_id"].between(first, last)).subquery("cells")
-        sql, params = compiled(sa.select(line_of(sub).label("line")).select_from(sub), engine)
-        with engine.connect() as conn:
-            for batch in raw_connection(conn).sql(sql, params=params).to_arrow_reader(_BATCH_ROWS):
-                if batch.num_rows:
-                    yield batch.num_rows, "".join(batch.column(0).to_pylist())
+        for batch in reader.batches(sa.select(line_of(sub).label("line")).select_from(sub), _BATCH_ROWS):
+            if batch.num_rows:
+                yield batch.num_rows, "".join(batch.column(0).to_pylist())
 
 
 def _csv_line(sub):

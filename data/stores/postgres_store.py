@@ -259,8 +259,11 @@ def _reading(engine: sa.Engine) -> Iterator[PostgresReader]:
             raise RuntimeError(f"could not pin a data version after {_READ_ATTEMPTS} attempts")
         try:
             home = conn.execute(sa.text("SELECT current_schema()")).scalar()
+            # This version's served table first; dates and doubles as text the way the export
+            # expects them whatever the server's defaults (ISO dates, shortest exact doubles).
             conn.execute(sa.text("SELECT set_config('search_path', :p || ', ' || current_setting('search_path'), "
-                                 "true)"), {"p": served})
+                                 "true), set_config('DateStyle', 'ISO, YMD', true), "
+                                 "set_config('extra_float_digits', '1', true)"), {"p": served})
             yield PostgresReader(conn, version, seq, home)
         finally:
             tx.rollback()  # a reader writes nothing; ending its transaction frees its version
