@@ -240,16 +240,26 @@ def _reading(engine: sa.Engine) -> Iterator[PostgresReader]:
         conn.execution_options(isolation_level="REPEATABLE READ")
         for attempt in range(_READ_ATTEMPTS):
             tx = conn.begin()
-            row = conn.execute(sa.text(  # the first statement: the snapshot is taken here
-                f"SELECT seq, data_version, served_schema FROM {VERSIONS} ORDER BY seq DESC LIMIT 1")).one_or_none()
+            # The first statement takes the snapshot and reads the newest version in it, and
+            # pins that version (the subquery keeps the lock to the one row); the second checks
+            # the version's schema is still there and puts it first on the search_path, with
+            # dates and doubles as text the way the export expects them whatever the server's
+            # defaults (ISO dates, shortest exact doubles). Two round trips per reader.
+            row = conn.execute(sa.text(
+                f"SELECT seq, data_version, served_schema, pg_try_advisory_xact_lock_shared("
+                f"CAST(:k AS integer), seq), current_schema() FROM (SELECT seq, data_version, served_schema FROM {VERSIONS} "
+                f"ORDER BY seq DESC LIMIT 1) newest"), {"k": VERSION_CLASS}).one_or_none()
             if row is None:
                 tx.rollback()
                 raise LookupError("the PostgreSQL store holds no data version yet: run `python manage.py "
                                   "build` (or `migrate-store` to copy a DuckDB store)")
-            seq, version, served = row
-            held = conn.execute(sa.text("SELECT pg_try_advisory_xact_lock_shared(CAST(:k AS integer), "
-                                        "CAST(:s AS integer))"), {"k": VERSION_CLASS, "s": seq}).scalar()
-            if held and conn.execute(sa.text("SELECT to_regnamespace(:s) IS NOT NULL"), {"s": served}).scalar():
+            seq, version, served, held, home = row
+            there = conn.execute(sa.text(
+                "SELECT to_regnamespace(:s) IS NOT NULL, "
+                "set_config('search_path', :s || ', ' || current_setting('search_path'), true), "
+                "set_config('DateStyle', 'ISO, YMD', true), set_config('extra_float_digits', '1', true)"),
+                {"s": served}).one()[0]
+            if held and there:
                 break
             tx.rollback()  # being dropped, or dropped, by a writer: a newer version is current
             if attempt > 5:
@@ -258,12 +268,6 @@ def _reading(engine: sa.Engine) -> Iterator[PostgresReader]:
         else:
             raise RuntimeError(f"could not pin a data version after {_READ_ATTEMPTS} attempts")
         try:
-            home = conn.execute(sa.text("SELECT current_schema()")).scalar()
-            # This version's served table first; dates and doubles as text the way the export
-            # expects them whatever the server's defaults (ISO dates, shortest exact doubles).
-            conn.execute(sa.text("SELECT set_config('search_path', :p || ', ' || current_setting('search_path'), "
-                                 "true), set_config('DateStyle', 'ISO, YMD', true), "
-                                 "set_config('extra_float_digits', '1', true)"), {"p": served})
             yield PostgresReader(conn, version, seq, home)
         finally:
             tx.rollback()  # a reader writes nothing; ending its transaction frees its version
