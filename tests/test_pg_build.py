@@ -36,6 +36,14 @@ def test_manage_build_writes_the_curated_store_to_postgres(store, pg_empty, tmp_
     assert again.returncode == 0, again.stderr
     assert tables_of(pg_empty) == want
 
+    # manage.py export reads the store the setting names: the same file as from DuckDB.
+    for name, env in (("pg.csv", {"PKPI_DATABASE_URL": pg_empty, "PKPI_HOME": str(tmp_path)}),
+                      ("duck.csv", {"PKPI_DATABASE_URL": "", "PKPI_DB": str(store)})):
+        done = manage("export", "--out", str(tmp_path / name), "--family", "women,fatalities", env=env)
+        assert done.returncode == 0, done.stderr
+    exported = (tmp_path / "pg.csv").read_bytes()
+    assert exported == (tmp_path / "duck.csv").read_bytes() and exported.count(b"\r\n") > 50
+
 
 def test_manage_build_says_when_postgres_cannot_be_reached(tmp_path):
     url = f"postgresql:///nowhere?host={tmp_path}&port=1&user=someone&password=hunter2"
