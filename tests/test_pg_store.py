@@ -233,3 +233,54 @@ def test_text_is_stored_and_sorted_byte_by_byte(pg_store):
                                "WHERE datname = current_database()").fetchone()
     assert sorted(collations) == [(False, "C"), (True, "C")]
     assert default == ("i", "en")
+
+
+def test_readers_beside_a_publishing_writer_see_each_version_whole(pg_store):
+    """Readers looping while a writer publishes version after version (each removing one
+    value, its name saying how many remain) and dropping old served tables: every read finds
+    the vintages, the observations view and the served table of one and the same version."""
+    import threading
+
+    s = open_store(pg_store)
+    v = schema.observation_vintages
+    with s.reader() as r:
+        start = _count(r)
+    stop, seen, errors = threading.Event(), [], []
+
+    def read_loop():
+        try:
+            while not stop.is_set():
+                with s.reader() as r:
+                    version = r.version
+                    latest = _count(r)
+                    served = r.rows(sa.select(sa.func.count()).select_from(schema.served))[0][0]
+                    meta = r.rows(sa.select(schema.meta.c.value).where(schema.meta.c.key == "data_version"))[0][0]
+                    seen.append((version, meta, latest, served))
+        except BaseException as exc:  # reported by the test, not lost in the thread
+            errors.append(exc)
+
+    readers = [threading.Thread(target=read_loop) for _ in range(2)]
+    for t in readers:
+        t.start()
+    try:
+        wait_for(lambda: len(seen) >= 2, "the readers to start")
+        for k in range(1, 13):
+            with s.writer() as w, w.change() as c:
+                gone = c.rows(sa.select(sa.func.min(v.c.obs_id)).where(v.c.is_latest))[0][0]
+                c.conn.execute(sa.delete(v).where(v.c.obs_id == gone))
+                c.set_version(data_version=f"remaining {start - k}")
+        wait_for(lambda: seen and seen[-1][0] == f"remaining {start - 12}", "a reader to see the last version")
+    finally:
+        stop.set()
+        for t in readers:
+            t.join(timeout=TIMEOUT)
+    assert not errors, errors
+    versions = set()
+    for version, meta, latest, served in seen:
+        versions.add(version)
+        assert meta == version
+        assert latest == served
+        if version.startswith("remaining "):
+            assert latest == int(version.split()[1]), (version, latest)
+    assert len(versions) >= 3, sorted(versions)
+    assert len(s.served_versions()) <= 3
