@@ -25,7 +25,7 @@ PLOTLY_BUNDLE = "vendor/plotly-cartesian-4.1.1.min.js"
 
 
 def create_app() -> Dash:
-    ensure_built()
+    ensure_built(serving=True)  # refuses a PostgreSQL store, which the pages cannot read yet
     app = Dash(
         __name__,
         use_pages=True,
@@ -147,7 +147,11 @@ def main(argv=None) -> None:
     p.add_argument("--port", type=int, default=int(settings.get("PKPI_PORT")),
                    help="port (default %(default)s)")
     args = p.parse_args(argv)
-    app = create_app()
+    from data.build import PagesNeedDuckDB
+    try:
+        app = create_app()
+    except PagesNeedDuckDB as exc:
+        raise SystemExit(f"not started: {exc}") from None
     from data.watcher import serve_dropbox
     serve_dropbox()  # the drop folder's folders, and its watcher unless PKPI_WATCH=0
     app.run(host=args.host, port=args.port, debug=settings.get("PKPI_DEBUG") == "1")

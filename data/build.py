@@ -274,12 +274,23 @@ def _to_stderr(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def ensure_built(target: Path | None = None) -> bool:
+class PagesNeedDuckDB(RuntimeError):
+    """The dashboard was started on a PostgreSQL store, which its pages cannot read yet."""
+
+
+def ensure_built(target: Path | None = None, serving: bool = False) -> bool:
     """Build the store if it does not exist yet (first run). True when it built.
 
     Several server workers may start at once: the first builds, the others find it built.
+    ``serving``: called by the dashboard, whose pages read only the DuckDB file so far.
     """
     target = _target(target)
+    if serving and is_url(target):
+        raise PagesNeedDuckDB(
+            "PKPI_DATABASE_URL names a PostgreSQL store, but the dashboard's pages do not read "
+            "PostgreSQL yet (issue 16, in progress: see \"PostgreSQL (in progress)\" in the README). "
+            "Unset PKPI_DATABASE_URL to serve the DuckDB store; manage.py build, migrate-store and "
+            "export already work with it.")
     if is_url(target):  # PostgreSQL: tables are made by the build itself, in its transaction
         if open_store(target).exists():
             return False

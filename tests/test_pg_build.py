@@ -51,3 +51,19 @@ def test_manage_build_says_when_postgres_cannot_be_reached(tmp_path):
     assert done.returncode == 1
     assert done.stderr.startswith("build refused, nothing written: cannot use the store at postgresql:///nowhere")
     assert "Traceback" not in done.stderr and "hunter2" not in done.stderr + done.stdout
+
+
+def test_the_dashboard_refuses_a_postgres_store_it_cannot_serve_yet(tmp_path):
+    """The pages read only the DuckDB file so far: started with PKPI_DATABASE_URL, the server
+    says so and stops instead of serving errors (and never touches the database)."""
+    from tests.conftest import free_port
+
+    url = f"postgresql:///nowhere?host={tmp_path}&port=1&password=hunter2"
+    done = subprocess.run([sys.executable, "app.py", "--port", str(free_port())], cwd=REPO, capture_output=True,
+                          text=True, timeout=300, env={**os.environ, "PKPI_DATABASE_URL": url,
+                                                       "PKPI_HOME": str(tmp_path), "PKPI_WATCH": "0"})
+    assert done.returncode == 1
+    assert done.stderr.strip().startswith("not started: PKPI_DATABASE_URL names a PostgreSQL store, but the "
+                                          "dashboard's pages do not read PostgreSQL yet")
+    assert "Traceback" not in done.stderr and "hunter2" not in done.stderr
+    assert not (tmp_path / "pkpi.duckdb").exists()
