@@ -284,3 +284,17 @@ def test_readers_beside_a_publishing_writer_see_each_version_whole(pg_store):
             assert latest == int(version.split()[1]), (version, latest)
     assert len(versions) >= 3, sorted(versions)
     assert len(s.served_versions()) <= 3
+
+
+def test_an_error_inside_a_scratch_block_is_the_error_reported(pg_store):
+    """PostgreSQL ends a transaction at its first error: what the caller sees is that error
+    (here a missing column), not a later one from cleaning up, and nothing is published."""
+    import numpy as np
+
+    s = open_store(pg_store)
+    version = s.version()
+    with pytest.raises(sa.exc.ProgrammingError, match="no_such_column"):
+        with s.writer() as w, w.change() as c:
+            with c.scratch("keys", {"indicator_id": np.array(["a"], dtype=object)}) as keys:
+                c.rows(sa.select(sa.column("no_such_column")).select_from(keys))
+    assert s.version() == version

@@ -127,10 +127,6 @@ def redact(url: str) -> str:
         return f"{parts.scheme}://{parts.hostname or ''}{parts.path}"
 
 
-def is_postgres_url(text) -> bool:
-    return isinstance(text, str) and text.split(":", 1)[0].split("+", 1)[0] in ("postgresql", "postgres")
-
-
 _lock = threading.Lock()
 _engines: dict[str, tuple[sa.Engine, sa.Engine]] = {}
 
@@ -353,12 +349,12 @@ class PostgresChange:
         table = f"pkpi_scratch_{self._scratch}_{name}"
         spec = ", ".join(f'"{k}" {_sql_type(v)}' for k, v in columns.items())
         self.conn.exec_driver_sql(f"CREATE TEMP TABLE {table} ({spec}) ON COMMIT DROP")
-        try:
-            _copy(self.conn, table, columns)
-            self.conn.exec_driver_sql(f"ANALYZE {table}")
-            yield sa.table(table, *(sa.column(k) for k in columns))
-        finally:
-            self.conn.exec_driver_sql(f"DROP TABLE IF EXISTS {table}")
+        _copy(self.conn, table, columns)
+        self.conn.exec_driver_sql(f"ANALYZE {table}")
+        yield sa.table(table, *(sa.column(k) for k in columns))
+        # Not on an error: the transaction may be aborted (a DROP would then hide the error),
+        # and its rollback removes the table anyway.
+        self.conn.exec_driver_sql(f"DROP TABLE IF EXISTS {table}")
 
     def load(self, table: sa.Table, columns: Mapping[str, object]) -> int:
         """Insert the rows that ``columns`` hold (COPY: one array per column of ``table``)."""
