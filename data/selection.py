@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Iterator
 import sqlalchemy as sa
 
 from data import schema
-from data.engine import arrow, arrow_batches, reader, to_pandas
+from data.engine import to_pandas
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -115,14 +115,22 @@ def observations_select(f: Filters = Filters()) -> sa.Select:
 def iter_observations(f: Filters = Filters(), engine: sa.Engine | None = None,
                       chunk: int = 10_000) -> Iterator[tuple[list[str], list[tuple]]]:
     """The rows ``observations_select(f)`` selects, in chunks of row tuples with the column
-    names, without holding them all (exports)."""
-    batches = arrow_batches(observations_select(f), engine or reader(), chunk)
-    for batch in batches:
-        if batch.num_rows:
-            yield list(batch.schema.names), list(zip(*(column.to_pylist() for column in batch.columns)))
+    names, without holding them all (exports). Read from ``engine``, else from the store the
+    settings name (DuckDB or PostgreSQL), one data version throughout."""
+    with _reader(engine) as r:
+        for batch in r.batches(observations_select(f), chunk):
+            if batch.num_rows:
+                yield list(batch.schema.names), list(zip(*(column.to_pylist() for column in batch.columns)))
 
 
 def reference_table(name: str, engine: sa.Engine | None = None) -> pd.DataFrame:
     """A whole reference table (sources, areas, indicators, figures), by its key."""
     t = schema.metadata.tables[name]
-    return to_pandas(arrow(sa.select(t).order_by(*t.primary_key.columns), engine or reader()))
+    with _reader(engine) as r:
+        return to_pandas(r.arrow(sa.select(t).order_by(*t.primary_key.columns)))
+
+
+def _reader(engine: sa.Engine | None):
+    from data.stores import open_store, reading  # the stores import nothing from here
+
+    return reading(engine) if engine is not None else open_store().reader()
