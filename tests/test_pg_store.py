@@ -12,6 +12,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from datetime import datetime
 from pathlib import Path
 
 import psycopg
@@ -190,35 +191,72 @@ def test_a_watcher_whose_connection_broke_stands_down(pg_store):
     other.release()
 
 
+def _publish(s, name, value=None):
+    """A new version; with ``value``, the first value of the store changed to it."""
+    v = schema.observation_vintages
+    with s.writer() as w, w.change() as c:
+        if value is not None:
+            first = c.rows(sa.select(sa.func.min(v.c.obs_id)))[0][0]
+            c.conn.execute(sa.update(v).where(v.c.obs_id == first).values(value=value))
+        c.set_version(data_version=name)
+
+
+def _first_value(reader):
+    return reader.rows(sa.select(schema.served.c.value).order_by(schema.served.c.obs_id).limit(1))[0][0]
+
+
+def _schemas(url) -> list[str]:
+    with psycopg.connect(url, autocommit=True) as conn:
+        return [r[0] for r in conn.execute(
+            "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'pkpi_v%' ORDER BY nspname").fetchall()]
+
+
 def test_old_served_tables_are_dropped_once_no_reader_holds_them(pg_store):
     s = open_store(pg_store)
-
-    def publish(name):
-        with s.writer() as w, w.change() as c:
-            c.set_version(data_version=name)
-
-    first = s.served_versions()
-    assert len(first) == 1
+    assert len(s.served_versions()) == 1
     with s.reader() as old:
         pinned = old.seq
-        n = _count(old)
+        n, value = _count(old), _first_value(old)
         for k in range(3):
-            publish(f"v{k}")
+            _publish(s, f"v{k}", value=1000.0 + k)
         # Three versions later the one this reader holds is still there, and still whole.
         assert pinned in s.served_versions()
         assert old.rows(sa.select(sa.func.count()).select_from(schema.served))[0][0] == n
-        assert old.version != "v2"
+        assert (old.version, _first_value(old)) != ("v2", 1002.0) and _first_value(old) == value
     versions = s.served_versions()
     assert len(versions) == 3  # the pinned one, the one v2 replaced, v2's own
-    publish("v3")  # nobody reads the pinned one any more: dropped
+    _publish(s, "v3", value=1003.0)  # nobody reads the pinned one any more: dropped
     after = s.served_versions()
     assert pinned not in after and len(after) == 2
-    with psycopg.connect(pg_store, autocommit=True) as conn:
-        schemas = [r[0] for r in conn.execute(
-            "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'pkpi_v%' ORDER BY nspname").fetchall()]
-    assert schemas == sorted(f"pkpi_v{v}" for v in after)
+    assert _schemas(pg_store) == sorted(after.values())
     with s.reader() as r:
-        assert r.version == "v3" and _count(r) == n
+        assert (r.version, _count(r), _first_value(r)) == ("v3", n, 1003.0)
+
+
+def test_a_change_that_touches_no_served_input_shares_the_served_table(pg_store):
+    """A change of no value, indicator, source or area (a rejected file's record, say) makes
+    a new version that reads the previous version's served table instead of building one;
+    the next change of a value builds one again, and the shared one goes once unread."""
+    s = open_store(pg_store)
+    (base_seq, base), = s.served_versions().items()
+    with s.writer() as w, w.change() as c:  # only the intake log and meta
+        c.conn.execute(schema.intake_files.insert().values(
+            intake_id=1, sha256="0" * 64, original_name="x.xlsx", stored_name="x.xlsx", folder="rejected",
+            status="rejected", size_bytes=1, rows_read=0, added=0, revised=0, unchanged=0, declared=0,
+            error_count=1, summary="rejected", received_at=datetime(2026, 1, 1), processed_at=datetime(2026, 1, 1)))
+        c.set_version(data_version="rejected file")
+    shared = s.served_versions()
+    assert list(shared.values()) == [base, base] and len(_schemas(pg_store)) == 1
+    with s.reader() as r:
+        assert r.version == "rejected file" and r.seq == base_seq + 1
+        assert r.rows(sa.select(sa.func.count()).select_from(schema.intake_files))[0][0] == 1
+        assert r.rows(sa.select(sa.func.count()).select_from(schema.served))[0][0] == _count(r)
+    _publish(s, "a value", value=77.0)
+    _publish(s, "another", value=78.0)  # the shared table is older than the one replaced: dropped
+    left = s.served_versions()
+    assert base not in left.values() and len(left) == 2 and len(_schemas(pg_store)) == 2
+    with s.reader() as r:
+        assert (r.version, _first_value(r)) == ("another", 78.0)
 
 
 def test_text_is_stored_and_sorted_byte_by_byte(pg_store):

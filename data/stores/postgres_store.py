@@ -21,7 +21,10 @@ machines read and write with transactions (issue 16; the design is docs/store-in
   with ``pg_try_advisory_xact_lock`` (never waiting): one still read is skipped and dropped by
   a later writer. The version being replaced is never dropped by the change that replaces it,
   since readers that started before the commit still read it; so a store holds two served
-  tables, plus any a long reader still holds.
+  tables, plus any a long reader still holds. A change that touched none of the served
+  table's inputs (vintages, indicators, sources, areas: PostgreSQL counts the rows each
+  transaction changed per table) builds none: its version reads the previous version's
+  schema, which is dropped only once no version using it is current or read.
 - **The writer lock** is ``pg_advisory_lock`` taken on a connection of its own, and the
   change's transaction runs on that same connection: if the connection dies (the process is
   killed, the machine vanishes) the server rolls the transaction back and releases the lock
@@ -382,22 +385,43 @@ def _build_served(conn: sa.Connection, seq: int) -> str:
     return name
 
 
-def _drop_unread(conn: sa.Connection, replaced: int | None) -> list[int]:
-    """Drop the served schemas older than ``replaced`` (the version this change replaces)
-    that no reader holds: see the module's note. Returns the versions dropped."""
+_SERVED_INPUTS = ("observation_vintages", "indicators", "sources", "areas")
+
+
+def _inputs_touched(conn: sa.Connection) -> bool:
+    """Whether this transaction inserted, updated or deleted a row of a table the served
+    table is made of (PostgreSQL counts them per transaction; COPY included). Without
+    ``track_counts`` there are no counts: then say yes, and the served table is rebuilt."""
+    if conn.execute(sa.text("SELECT current_setting('track_counts')")).scalar() != "on":
+        return True
+    changed = conn.execute(sa.text(
+        "SELECT coalesce(sum(pg_stat_get_xact_tuples_inserted(t.oid) + pg_stat_get_xact_tuples_updated(t.oid) "
+        "+ pg_stat_get_xact_tuples_deleted(t.oid)), 0) FROM unnest(CAST(:names AS text[])) AS n(name) "
+        "CROSS JOIN LATERAL (SELECT to_regclass(n.name) AS oid) t"), {"names": list(_SERVED_INPUTS)}).scalar()
+    return changed > 0
+
+
+def _drop_unread(conn: sa.Connection, replaced: int | None) -> list[str]:
+    """Drop the served schemas only versions older than ``replaced`` (the version this change
+    replaces) use, once no reader holds any of those versions: see the module's note. A
+    schema serves several versions when changes between them touched none of its inputs.
+    Returns the schemas dropped."""
     if replaced is None:
         return []
+    users: dict[str, list[int]] = {}
+    for seq, name in conn.execute(sa.text(f"SELECT seq, served_schema FROM {VERSIONS} "
+                                          f"WHERE served_schema IS NOT NULL ORDER BY seq")).all():
+        users.setdefault(name, []).append(seq)
     dropped = []
-    old = conn.execute(sa.text(f"SELECT seq, served_schema FROM {VERSIONS} WHERE seq < :r "
-                               f"AND served_schema IS NOT NULL ORDER BY seq"), {"r": replaced}).all()
-    for seq, name in old:
-        free = conn.execute(sa.text("SELECT pg_try_advisory_xact_lock(CAST(:k AS integer), CAST(:s AS integer))"),
-                            {"k": VERSION_CLASS, "s": seq}).scalar()
-        if not free:
+    lock = sa.text("SELECT pg_try_advisory_xact_lock(CAST(:k AS integer), CAST(:s AS integer))")
+    for name, seqs in users.items():
+        if max(seqs) >= replaced:
+            continue  # the current version's, or the new one's
+        if not all(conn.execute(lock, {"k": VERSION_CLASS, "s": seq}).scalar() for seq in seqs):
             continue  # a reader is on it: a later writer drops it
         conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
-        conn.execute(sa.text(f"UPDATE {VERSIONS} SET served_schema = NULL WHERE seq = :s"), {"s": seq})
-        dropped.append(seq)
+        conn.execute(sa.text(f"UPDATE {VERSIONS} SET served_schema = NULL WHERE served_schema = :n"), {"n": name})
+        dropped.append(name)
     return dropped
 
 
@@ -407,7 +431,7 @@ class PostgresWriter:
     def __init__(self, store: "PostgresStore", conn: sa.Connection):
         self.store = store
         self.conn = conn
-        self.last_dropped: list[int] = []
+        self.last_dropped: list[str] = []
 
     @contextmanager
     def read(self) -> Iterator[PostgresReader]:
@@ -429,9 +453,14 @@ class PostgresWriter:
             elif not _has_table(conn, VERSIONS):
                 raise LookupError("the PostgreSQL store is empty: build it first (`python manage.py build`)")
             yield PostgresChange(conn)
-            replaced = conn.execute(sa.text(f"SELECT max(seq) FROM {VERSIONS}")).scalar()
+            current = conn.execute(sa.text(f"SELECT seq, served_schema FROM {VERSIONS} "
+                                           f"ORDER BY seq DESC LIMIT 1")).one_or_none()
+            replaced = current[0] if current else None
             seq = (replaced or 0) + 1
-            served = _build_served(conn, seq)
+            if current and current[1] and not fresh and not _inputs_touched(conn):
+                served = current[1]  # nothing it is made of changed (a rejected file, say): shared
+            else:
+                served = _build_served(conn, seq)
             version = conn.execute(sa.select(schema.meta.c.value)
                                    .where(schema.meta.c.key == "data_version")).scalar()
             if version is None:
@@ -555,8 +584,8 @@ class PostgresStore:
     def watcher(self) -> PostgresWatcherLock:
         return PostgresWatcherLock(self._dedicated)
 
-    def served_versions(self) -> list[int]:
-        """The versions whose served table still exists (oldest first)."""
+    def served_versions(self) -> dict[int, str]:
+        """The versions whose served table still exists, oldest first, and its schema."""
         with self._pooled.connect() as conn:
-            return list(conn.execute(sa.text(f"SELECT seq FROM {VERSIONS} WHERE served_schema IS NOT NULL "
-                                             f"ORDER BY seq")).scalars())
+            return dict(conn.execute(sa.text(f"SELECT seq, served_schema FROM {VERSIONS} "
+                                             f"WHERE served_schema IS NOT NULL ORDER BY seq")).all())
