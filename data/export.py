@@ -14,7 +14,6 @@ from typing import IO, Iterable, Iterator
 
 import sqlalchemy as sa
 
-from data.engine import compiled, raw_connection, reader
 from data.selection import EXPORT_COLUMNS, Filters, iter_observations, observations_select
 from data.sqltext import number_text  # also makes isnan and contains compile for PostgreSQL
 from data.stores import open_store, reading
@@ -211,13 +210,19 @@ class TooManyRows(ValueError):
 
 def count_rows(f: Filters = Filters(), engine=None) -> int:
     """How many rows an export of ``f`` has (one grouped count, no row fetched)."""
-    engine = engine or reader()
+    with _one_reader(engine) as r:
+        return _count(f, r)
+
+
+def _one_reader(engine):
+    return reading(engine) if engine is not None else open_store().reader()
+
+
+def _count(f: Filters, reader) -> int:
     stmt = observations_select(f)
     ind = stmt.selected_columns["indicator_id"]
     counted = stmt.with_only_columns(sa.func.count(ind), maintain_column_froms=True).order_by(None)
-    sql, params = compiled(counted, engine)
-    with engine.connect() as conn:
-        return int(raw_connection(conn).sql(sql, params=params).fetchall()[0][0])
+    return int(reader.rows(counted)[0][0])
 
 
 def export_xlsx(out: IO[bytes] | Path | str, f: Filters = Filters(), engine=None) -> int:
@@ -226,21 +231,28 @@ def export_xlsx(out: IO[bytes] | Path | str, f: Filters = Filters(), engine=None
     ``TooManyRows`` (before writing anything) when the rows do not fit in one worksheet.
 
     openpyxl writes the workbook around the rows (widths, bold frozen header, filters, the
-    sources sheet); the rows themselves are written as sheet XML built by DuckDB, a run of
+    sources sheet); the rows themselves are written as sheet XML built by the store's SQL, a run of
     indicators at a time, straight into the compressed file, the way the CSV is: a cell per
     value through openpyxl took 650 MB and over three minutes for 400,000 rows (the query
     sorted the whole store before the first row, and each cell was a Python object).
     ``export_xlsx_rowwise`` is the openpyxl-only reference it is tested against."""
+    with _one_reader(engine) as r:  # one data version for the count, the sources and the rows
+        n = _count(f, r)
+        if n > XLSX_MAX_ROWS:
+            raise TooManyRows(n, XLSX_MAX_ROWS)
+        written = _xlsx_write(out, f, r, n)
+    if written != n:  # the store cannot change under a reader: this would be a defect here
+        raise RuntimeError(f"xlsx: counted {n} rows, wrote {written}")
+    return n
+
+
+def _xlsx_write(out, f: Filters, reader, n: int) -> int:
     import shutil
     import tempfile
     import zipfile
 
-    engine = engine or reader()
-    n = count_rows(f, engine)
-    if n > XLSX_MAX_ROWS:
-        raise TooManyRows(n, XLSX_MAX_ROWS)
     with tempfile.TemporaryFile() as frame_file:
-        _xlsx_frame(frame_file, _cited_sources(f, engine), n, engine)
+        _xlsx_frame(frame_file, _cited_sources(f, reader), n, reader)
         frame_file.seek(0)
         with zipfile.ZipFile(frame_file) as frame, \
                 zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as book:
@@ -253,43 +265,41 @@ def export_xlsx(out: IO[bytes] | Path | str, f: Filters = Filters(), engine=None
                 with book.open(_OBS_SHEET, "w", force_zip64=True) as dst:
                     dst.write(head.encode("utf-8"))
                     written = 0
-                    for rows, text in _sql_lines(f, engine, _xlsx_row):
+                    for rows, text in _sql_runs(f, reader, _xlsx_row):
                         written += rows
                         dst.write(text.encode("utf-8"))
                     dst.write(("</sheetData>" + tail).encode("utf-8"))
-    if written != n:  # the store cannot change under a reader: this would be a defect here
-        raise RuntimeError(f"xlsx: counted {n} rows, wrote {written}")
-    return n
+    return written
 
 
 _OBS_SHEET = "xl/worksheets/sheet1.xml"  # openpyxl names sheets in the order they are created
 _SOURCE_COLUMNS = ["source_id", "cite_as", "symbol", "title_en", "title_zh", "issuing_body", "date", "url",
                    "numbering", "identification"]
 # Characters XML 1.0 cannot carry (openpyxl refuses them); shown as U+FFFD, never dropped unseen.
-_XML_ILLEGAL = "[\x00-\x08\x0b\x0c\x0e-\x1f]"
+_XML_ILLEGAL = r"[\x00-\x08\x0b\x0c\x0e-\x1f]"  # escapes, not the characters: PostgreSQL cannot take a NUL in text
 
 
-def _cited_sources(f: Filters, engine) -> set:
+def _cited_sources(f: Filters, reader) -> set:
     stmt = observations_select(f)
     src = stmt.selected_columns["source_id"]
     distinct = stmt.with_only_columns(src, maintain_column_froms=True).order_by(None).distinct()
-    sql, params = compiled(distinct, engine)
-    with engine.connect() as conn:
-        return {r[0] for r in raw_connection(conn).sql(sql, params=params).fetchall()}
+    return {r[0] for r in reader.rows(distinct)}
 
 
-def _xlsx_frame(out, cited: set, rows: int, engine) -> None:
+def _xlsx_frame(out, cited: set, rows: int, reader) -> None:
     """The workbook without its observation rows: both sheets' widths, frozen bold header
     and filter (over ``rows`` rows), and the sources sheet."""
     from openpyxl import Workbook
 
-    from data.selection import reference_table as table
+    from data import schema
+    from data.engine import to_pandas
 
     book = Workbook(write_only=True)
     _xlsx_header(book.create_sheet("observations"), list(EXPORT_COLUMNS))
     sheet = book.create_sheet("sources")
     _xlsx_header(sheet, _SOURCE_COLUMNS)
-    sources = table("sources", engine)
+    t = schema.sources
+    sources = to_pandas(reader.arrow(sa.select(t).order_by(*t.primary_key.columns)))
     listed = sources[sources["source_id"].isin(cited)]
     for _, s in listed.iterrows():
         sheet.append([_xlsx_cell(s[c]) for c in _SOURCE_COLUMNS])
@@ -308,7 +318,9 @@ def _xlsx_row(sub):
         text = sub.c[f"c{n}"]
         if isinstance(types[name].type, (sa.Float, sa.Numeric, sa.Integer)) and \
                 not isinstance(types[name].type, sa.Boolean):
-            full = "<c><v>" + text + "</v></c>"
+            full = sa.case((text.in_(("inf", "-inf")),  # no infinite worksheet number: as text
+                            '<c t="inlineStr"><is><t>' + text + "</t></is></c>"),
+                           else_="<c><v>" + text + "</v></c>")
         else:
             escaped = sa.func.replace(sa.func.replace(sa.func.replace(text, "&", "&amp;"), "<", "&lt;"), ">", "&gt;")
             escaped = sa.func.regexp_replace(escaped, _XML_ILLEGAL, "\ufffd", "g")
@@ -385,6 +397,8 @@ def _xlsx_filter(sheet, columns: list[str], rows: int) -> None:
 def _xlsx_cell(value):
     if value is None or (isinstance(value, float) and value != value):
         return None
+    if isinstance(value, float) and value in (float("inf"), float("-inf")):
+        return str(value)  # a worksheet number cannot be infinite: the CSV's text, as text
     if isinstance(value, (int, float, date)):
         return value.isoformat() if isinstance(value, date) else value
     return safe_text(str(value))

@@ -93,8 +93,8 @@ def create_tables(conn: sa.Connection) -> None:
     """Every table of the store, the ``observations`` view and the version log, in the
     caller's transaction (PostgreSQL's DDL is transactional)."""
     PG_METADATA.create_all(conn, checkfirst=True)
-    conn.exec_driver_sql(f"CREATE OR REPLACE VIEW observations AS SELECT * FROM observation_vintages "
-                         f"WHERE is_latest")
+    conn.exec_driver_sql("CREATE OR REPLACE VIEW observations AS SELECT * FROM observation_vintages "
+                         "WHERE is_latest")
     conn.exec_driver_sql(
         f"CREATE TABLE IF NOT EXISTS {VERSIONS} (seq integer PRIMARY KEY, "
         f"data_version text COLLATE \"C\" NOT NULL, served_schema text, "
