@@ -272,6 +272,34 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "The workbook would expand to {size} when opened, more than the limit of {limit}. Split it into "
         "several smaller files.",
         "此工作簿打开后会展开为 {size}，超过了 {limit} 的上限。请将其拆分为几个较小的文件。"),
+    "cell-too-far": (
+        "{file}: the sheet '{sheet}' has a cell at {cell}, beyond what a sheet may reach (row {max_row:,}, "
+        "column {max_column}: {max_rows:,} rows under the header, {max_columns} columns; PKPI_MAX_ROWS and "
+        "PKPI_MAX_COLUMNS). Nothing was read. In Excel, go to {cell} (Ctrl+G), delete the rows or columns out "
+        "there (select them, right-click > Delete, even if they look empty), save, and put the file in the inbox "
+        "again.",
+        "{file}：工作表“{sheet}”在 {cell} 处有单元格，超出了工作表可达的范围（第 {max_row:,} 行、"
+        "{max_column} 列，即标题下 {max_rows:,} 行、{max_columns} 列；PKPI_MAX_ROWS 和 PKPI_MAX_COLUMNS）。"
+        "文件未被读取。请在 Excel 中定位到 {cell}（Ctrl+G），删除那里的行或列（选中后右键单击 > 删除，"
+        "即使看起来是空的），保存后再放入收件箱。"),
+    "reader-out-of-memory": (
+        "{file} needed more than {limit} of memory to read, the most one file may use (PKPI_READER_MEMORY_MB), "
+        "so it was not read to the end and nothing from it was added. Split it into several smaller files, "
+        "or ask the administrator to raise the limit and put the file in the inbox again.",
+        "读取 {file} 所需的内存超过 {limit}，即一个文件最多可使用的内存（PKPI_READER_MEMORY_MB），"
+        "因此未能读完，其中的内容均未添加。请将其拆分为几个较小的文件，或请管理员提高上限后再放入收件箱。"),
+    "reader-out-of-time": (
+        "{file} took more than {limit} seconds to read, the most one file may take (PKPI_READER_SECONDS), so "
+        "it was stopped and nothing from it was added. Split it into several smaller files, or ask the "
+        "administrator to raise the limit and put the file in the inbox again.",
+        "读取 {file} 的时间超过 {limit} 秒，即一个文件最多可用的时间（PKPI_READER_SECONDS），"
+        "因此已被停止，其中的内容均未添加。请将其拆分为几个较小的文件，或请管理员提高上限后再放入收件箱。"),
+    "reader-crashed": (
+        "Reading {file} stopped the program that read it ({how}), so nothing from it was added and it is not "
+        "read again. The file may be damaged or made to harm the server: open it in Excel, save it again as a "
+        "new workbook, and put that in the inbox.",
+        "读取 {file} 时，读取它的程序中止了（{how}），因此其中的内容均未添加，也不会再次读取。"
+        "文件可能已损坏，或是为破坏服务器而制作的：请在 Excel 中打开，另存为新的工作簿，再放入收件箱。"),
     "excel-unreadable": (
         "Excel's file could not be read ({error}): it may be damaged. Open it in Excel, save it again, and "
         "put it in the inbox.",

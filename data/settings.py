@@ -51,6 +51,19 @@ SETTINGS: tuple[Setting, ...] = (
             "would expand to more than 25 times this when opened is refused too."),
     Setting("PKPI_MAX_ROWS", "100000",
             "Most rows (values and declarations, all sheets together) one dropped file may hold."),
+    Setting("PKPI_MAX_COLUMNS", "100",
+            "Farthest column a sheet of a dropped .xlsx may reach (100 is column CV). A sheet with a "
+            "cell beyond this column, or below row PKPI_MAX_ROWS + 1, is refused before it is read: "
+            "a reader lays a sheet out from A1 to its farthest cell, so one cell far out costs "
+            "gigabytes."),
+    Setting("PKPI_READER_MEMORY_MB", "4096",
+            "Address space, in megabytes, of the process that reads and files one dropped file (each "
+            "file is read in a process of its own, never in the server's; the program itself reserves "
+            "about 1.5 GB of it before reading). A file that needs more is rejected, saying so."),
+    Setting("PKPI_READER_SECONDS", "300",
+            "Processor time, in seconds, that reading and filing one dropped file may take (waiting "
+            "for another writer is not counted; a reader still busy after twice this plus a minute "
+            "on the clock is stopped too). A file that takes longer is rejected, saying so."),
     Setting("PKPI_WATCH", "1",
             "The dashboard (`./pkpi run`, `python app.py`, every gunicorn worker) reads the drop "
             "folder's inbox by itself: one process at a time watches, the others stand by. Set to 0 "
@@ -138,6 +151,18 @@ def max_file_bytes() -> int:
 
 def max_rows() -> int:
     return _number("PKPI_MAX_ROWS", int)
+
+
+def max_columns() -> int:
+    return _number("PKPI_MAX_COLUMNS", int)
+
+
+def reader_memory_bytes() -> int:
+    return int(_number("PKPI_READER_MEMORY_MB") * 1024 * 1024)
+
+
+def reader_seconds() -> float:
+    return _number("PKPI_READER_SECONDS")
 
 
 def watch_enabled() -> bool:

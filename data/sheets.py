@@ -123,10 +123,13 @@ def column_letter(index: int) -> str:
     return letters
 
 
-def open_book(path: Path, display_name: str, max_bytes: int, *, fast: bool = True) -> list[Sheet]:
+def open_book(path: Path, display_name: str, max_bytes: int, *, fast: bool = True,
+              max_rows: int | None = None, max_columns: int | None = None) -> list[Sheet]:
     """The sheets of the file (one for a CSV). Raises FormatError for a file that cannot be
     read at all, with what to do about it. ``fast=False`` reads an .xlsx with openpyxl only
-    (the reference the fast reader is compared with)."""
+    (the reference the fast reader is compared with). An .xlsx with a cell below row
+    ``max_rows`` + 1 or right of column ``max_columns`` (PKPI_MAX_ROWS, PKPI_MAX_COLUMNS by
+    default) is refused before either reader opens it (``data.extent``)."""
     suffix = Path(display_name).suffix.lower()
     size = path.stat().st_size
     if suffix not in SUPPORTED:
@@ -137,7 +140,10 @@ def open_book(path: Path, display_name: str, max_bytes: int, *, fast: bool = Tru
         raise FormatError("file-too-large", "file-too-large", size=_mb(size), limit=_mb(max_bytes))
     if suffix == ".csv":
         return [_csv_sheet(path)]
-    return _xlsx_sheets(path, max_bytes, fast)
+    from data import settings
+    extent = (max_rows if max_rows is not None else settings.max_rows(),
+              max_columns if max_columns is not None else settings.max_columns())
+    return _xlsx_sheets(path, max_bytes, fast, Path(display_name).name, extent)
 
 
 def _mb(n: int) -> str:
@@ -231,7 +237,8 @@ def _looks_gb18030(raw: bytes) -> bool:
 _MERGE = re.compile(rb'<(?:\w+:)?mergeCell\s[^>]*?ref="([A-Z]+[0-9]+(?::[A-Z]+[0-9]+)?)"')
 
 
-def _xlsx_sheets(path: Path, max_bytes: int, fast: bool = True) -> list[Sheet]:
+def _xlsx_sheets(path: Path, max_bytes: int, fast: bool = True, name: str = "",
+                 extent: tuple[int, int] | None = None) -> list[Sheet]:
     with open(path, "rb") as f:
         magic = f.read(8)
     if magic.startswith(b"\xd0\xcf\x11\xe0"):
@@ -250,6 +257,8 @@ def _xlsx_sheets(path: Path, max_bytes: int, fast: bool = True) -> list[Sheet]:
     limit = max_bytes * EXPANSION_FACTOR
     if expanded > limit:
         raise FormatError("file-too-large", "expands-too-much", size=_mb(expanded), limit=_mb(limit))
+    if extent is not None:
+        _check_extent(path, name, *extent)
 
     if fast:
         try:
@@ -270,6 +279,23 @@ def _xlsx_sheets(path: Path, max_bytes: int, fast: bool = True) -> list[Sheet]:
         sheets.append(Sheet(ws.title, ws.sheet_state != "visible", _merged(path, ws),
                             (lambda ws=ws: _xlsx_rows(ws)), "openpyxl"))
     return sheets
+
+
+def _check_extent(path: Path, name: str, max_rows: int, max_columns: int) -> None:
+    """Refuse a workbook with a cell past the limits before any reader lays its sheet out."""
+    import zlib
+
+    from data.extent import column_letters, far_cell
+    try:
+        far = far_cell(path, max_rows + 1, max_columns)  # row 1 holds the column names
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError):
+        raise FormatError("format-error", "damaged-file") from None
+    except (NotImplementedError, RuntimeError, ValueError) as exc:  # a compression or encryption it cannot undo
+        raise FormatError("format-error", "excel-unreadable", error=type(exc).__name__) from None
+    if far is not None:
+        raise FormatError("file-too-large", "cell-too-far", file=name, sheet=far.sheet or far.member,
+                          cell=far.ref, max_row=max_rows + 1, max_column=column_letters(max_columns),
+                          max_rows=max_rows, max_columns=max_columns)
 
 
 def _merged(path: Path, ws) -> list[str]:
