@@ -114,7 +114,8 @@ def _progress(path: Path):
 
 def cmd_ingest(args) -> int:
     from data.build import ensure_built
-    from data.dropbox import Folders, process, process_inbox
+    from data.dropbox import Folders, process_inbox
+    from data.isolation import process_isolated  # the file is read in a process of its own
     ensure_built()
     folders = Folders.default().ensure()
     target = Path(args.path) if args.path else folders.inbox
@@ -130,7 +131,7 @@ def cmd_ingest(args) -> int:
         if not outcomes:
             print(f"the inbox is empty ({folders.inbox})")
     else:
-        outcomes = [process(target, folders=folders, progress=_progress(target))]
+        outcomes = [process_isolated(target, folders=folders, progress=_progress(target) is not None)]
     for o in outcomes:
         print(o.message)
     return 1 if any(o.status in ("rejected", "refused", "failed") for o in outcomes) else 0

@@ -234,11 +234,14 @@ def open_in_excel(path: Path) -> Path | None:
 # --- Filing one file -----------------------------------------------------------------------
 
 def process(path: Path, store: Path | None = None, folders: Folders | None = None,
-            progress: Callable[[int], None] | None = None, settle: float | None = None) -> Outcome:
+            progress: Callable[[int], None] | None = None, settle: float | None = None,
+            refuse: FormatError | None = None) -> Outcome:
     """Check one file and file it (see the module's docstring). Never raises for a problem
     in the file itself; an unexpected error (disk full, ...) leaves the store and the file
     as they were. ``settle``: seconds the file must not have changed, by its change time
-    (default PKPI_SETTLE_SECONDS; the watcher, which counts the time itself, gives 0)."""
+    (default PKPI_SETTLE_SECONDS; the watcher, which counts the time itself, gives 0). With
+    ``refuse`` the file is not read at all but rejected for that reason (its reader crashed:
+    ``data.isolation``, which runs this in a child process)."""
     store = Path(store or settings.db_path())
     folders = (folders or Folders.default()).ensure()
     path = Path(path)
@@ -280,9 +283,9 @@ def process(path: Path, store: Path | None = None, folders: Folders | None = Non
         first = withdraw.standing(store, history)  # the accepted copy of this content, if not withdrawn
         if first is not None:
             return _file_duplicate(path, copy, sha, first, store, folders, received)
-        if withdraw.is_request(path.name, copy):  # a text file asking to withdraw an accepted file
+        if refuse is None and withdraw.is_request(path.name, copy):  # a text file asking to withdraw
             return withdraw.file_request(path, copy, sha, store, folders, received)
-        return _file_new(path, copy, sha, store, folders, received, progress)
+        return _file_new(path, copy, sha, store, folders, received, progress, refuse)
 
 
 def _log_finished(finished: list[Outcome], returned: Outcome | None) -> None:
@@ -404,10 +407,12 @@ def _unique_name(original: str, when: datetime, store_conn, folders: Folders) ->
 
 
 def _file_new(path: Path, copy: Path, sha: str, store: Path, folders: Folders,
-              received: datetime, progress) -> Outcome:
+              received: datetime, progress, refuse: FormatError | None = None) -> Outcome:
     now = utc_now()
     original = path.name
     try:
+        if refuse is not None:
+            raise refuse
         sheets, format_error = open_book(copy, original, settings.max_file_bytes()), None
     except FormatError as exc:
         sheets, format_error = None, exc
@@ -582,9 +587,11 @@ def process_inbox(store: Path | None = None, folders: Folders | None = None,
     if any(folders.work.iterdir()):
         with writer_lock(store):
             outcomes += recover(store, folders)
+    from data.isolation import process_isolated  # each file read in a process of its own
     for path in inbox_files(folders):
         try:
-            outcomes.append(process(path, store, folders, progress_for(path) if progress_for else None))
+            outcomes.append(process_isolated(path, store, folders,
+                                             progress=bool(progress_for and progress_for(path))))
         except Exception as exc:  # reported; the next file is read
             log.exception("could not file %s; it stays in the inbox", shown_name(path.name))
             outcomes.append(_failed(path.name, exc, "could not be filed; it stays in the inbox"))

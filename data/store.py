@@ -18,6 +18,7 @@ import fcntl
 import itertools
 import os
 import shutil
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -34,14 +35,52 @@ def lock_path(store: Path) -> Path:
     return store.with_name(store.name + ".lock")
 
 
+# Locks this process holds: per thread, {lock path: (fd, depth)}; and the stores whose lock a
+# parent holds for this process (a reader child, data.isolation), whose fd it inherited.
+_held = threading.local()
+_inherited: set[str] = set()
+
+
+def _key(store: Path) -> str:
+    return os.path.abspath(lock_path(Path(store)))
+
+
+def held_lock_fd(store: Path) -> int | None:
+    """The descriptor of the writer lock this thread holds on ``store`` (None if it holds
+    none): a child given it (``pass_fds``) shares the lock, which then stays held until
+    both have let go, even if this process dies first."""
+    entry = getattr(_held, "locks", {}).get(_key(store))
+    return entry[0] if entry else None
+
+
+def inherit_lock(store: Path) -> None:
+    """In a child working under its parent's writer lock (an inherited descriptor): take
+    ``writer_lock(store)`` as held, for this process's whole life."""
+    _inherited.add(_key(store))
+
+
 @contextmanager
 def writer_lock(store: Path, wait_message=None) -> Iterator[None]:
     """Hold the store's writer lock for the block (blocking until it is free).
 
     The kernel releases the lock when the holder exits, however it exits (even SIGKILL).
     The holder deletes the lock file before releasing it, so none is left between writes;
-    a waiter that wakes on a deleted file opens the new one and queues again.
+    a waiter that wakes on a deleted file opens the new one and queues again. A thread
+    already holding it (or a child whose parent holds it for it) goes straight in.
     """
+    key = _key(store)
+    locks = _held.__dict__.setdefault("locks", {})
+    if key in _inherited:
+        yield
+        return
+    if key in locks:
+        fd, depth = locks[key]
+        locks[key] = (fd, depth + 1)
+        try:
+            yield
+        finally:
+            locks[key] = (fd, locks[key][1] - 1)
+        return
     store.parent.mkdir(parents=True, exist_ok=True)
     path = lock_path(store)
     waited = False
@@ -61,12 +100,14 @@ def writer_lock(store: Path, wait_message=None) -> Iterator[None]:
         if same:
             break
         os.close(fd)  # the previous holder deleted this file: queue on the new one
+    locks[key] = (fd, 1)
     try:
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())
         _remove_stale_temporaries(store)
         yield
     finally:
+        del locks[key]
         try:
             os.unlink(path)
         finally:

@@ -28,7 +28,8 @@ from pathlib import Path
 from typing import Callable
 
 from data import messages, settings
-from data.dropbox import Folders, Outcome, _signature, inbox_files, open_in_excel, process, recover, refusal
+from data.dropbox import Folders, Outcome, _signature, inbox_files, open_in_excel, recover, refusal
+from data.isolation import process_isolated
 from data.messages import shown_name
 from data.store import writer_lock
 
@@ -169,7 +170,7 @@ class Watcher:
         for path in ready:
             self._beat(reading=path.name)
             try:
-                outcome = process(path, self.store, self.folders, settle=0)
+                outcome = process_isolated(path, self.store, self.folders, settle=0)  # never read here
             except Exception as exc:  # the file stays in the inbox; tried again when it changes
                 log.exception("could not file %s; it stays in the inbox", shown_name(path.name))
                 self._failed[path] = current[path]

@@ -1,0 +1,241 @@
+"""Reading a dropped file in a process of its own, so that no file can stop the server.
+
+A spreadsheet reader can be made to fail in ways no ``try`` catches: python-calamine aborts
+the whole process when a sheet asks it for more memory than there is, and a reader can spin
+for hours. So nothing in the serving process (the watcher thread of ``app.py`` and of every
+gunicorn worker) nor in ``manage.py ingest`` reads a dropped file: for each file,
+
+1. the parent takes the store's writer lock (``data.store.writer_lock``);
+2. it starts a child (``python -m data.isolation``) that inherits the lock's descriptor, so
+   the lock stays held while either lives (a parent killed meanwhile leaves no second
+   writer in), and runs ``data.dropbox.process`` there, with its address space limited to
+   ``PKPI_READER_MEMORY_MB`` and its processor time to ``PKPI_READER_SECONDS``
+   (``RLIMIT_AS``, ``RLIMIT_CPU``: the kernel enforces both); the parent also stops it
+   after twice that time plus a minute on the clock;
+3. the child sends back what happened (``Outcome``), or the error it met.
+
+A child that is killed by a signal, dies without an answer, runs out of memory or out of
+time leaves the store as ``process`` guarantees for any crash (unchanged, or changed and
+finished by ``recover``). The parent, still holding the lock, then finishes what the child
+left and files the file as rejected with the reason (``reader-crashed``,
+``reader-out-of-memory``, ``reader-out-of-time``) without reading it: its error report says
+what happened, the original is kept byte for byte in ``rejected/``, and it is not read
+again. Any other error in the child (a full disk, ...) is raised in the parent as
+``ReaderFailed``: the file stays in the inbox, as before.
+
+The DuckDB store is only ever opened read-write by the child, while the parent holds the
+lock without a connection: one writer at a time, as everywhere else.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+from data import settings
+from data.dropbox import Folders, Outcome, process, recover
+from data.sheets import FormatError
+from data.store import held_lock_fd, writer_lock
+
+log = logging.getLogger("pkpi.dropbox")
+REPO = Path(__file__).resolve().parent.parent
+
+
+class ReaderFailed(RuntimeError):
+    """The child met an ordinary error (not the file's doing): the file stays in the inbox."""
+
+
+def process_isolated(path: Path, store: Path | None = None, folders: Folders | None = None,
+                     progress: bool = False, memory: int | None = None,
+                     seconds: float | None = None, settle: float | None = None) -> Outcome:
+    """``data.dropbox.process(path)`` in a child process with limits (see the module's
+    docstring); the same outcome, or the file rejected when its reader crashed."""
+    store = Path(store or settings.db_path())
+    folders = (folders or Folders.default()).ensure()
+    path = Path(path)
+    if not store.exists():
+        raise FileNotFoundError(f"no store at {store}: run `python manage.py build` first")
+    memory = memory or settings.reader_memory_bytes()
+    seconds = seconds or settings.reader_seconds()
+    with writer_lock(store):
+        fd = held_lock_fd(store)
+        status, detail, peak = _run_child(path, store, folders, fd, progress, memory, seconds, settle)
+        if status == "ok":
+            return detail
+        if status == "error":
+            raise ReaderFailed(detail)
+        refusal = _refusal(path.name, status, detail, memory, seconds)
+        log.warning("the reader of %s %s (peak %.0f MB); rejecting it unread", path.name,
+                    {"memory": "ran out of memory", "time": "ran out of time"}.get(status, f"crashed ({detail})"),
+                    peak / 1024 / 1024)
+        for outcome in recover(store, folders):  # what the child had filed before it died
+            if outcome.name == path.name and not path.exists():
+                return outcome
+        return process(path, store, folders, settle=0, refuse=refusal)  # it had settled: the child read it
+
+
+def _refusal(name: str, status: str, detail: str, memory: int, seconds: float) -> FormatError:
+    if status == "memory":
+        return FormatError("reader-failed", "reader-out-of-memory", file=name, limit=f"{memory / 1024 / 1024:,.0f} MB")
+    if status == "time":
+        return FormatError("reader-failed", "reader-out-of-time", file=name, limit=f"{seconds:g}")
+    return FormatError("reader-failed", "reader-crashed", file=name, how=detail)
+
+
+def _run_child(path: Path, store: Path, folders: Folders, fd: int, progress: bool, memory: int,
+               seconds: float, settle: float | None = None) -> tuple[str, object, int]:
+    """(status, detail, peak bytes): ("ok", Outcome), ("error", text), or ("memory" | "time" |
+    "crashed", how it ended)."""
+    job = json.dumps({"path": str(path.absolute()), "store": str(store.absolute()),
+                      "folders": str(folders.root.absolute()), "lock_fd": fd,
+                      "progress": progress, "memory": memory, "seconds": seconds, "settle": settle, "parent": os.getpid()})
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p)}
+    proc = subprocess.Popen([sys.executable, "-m", "data.isolation", job], cwd=REPO, env=env, pass_fds=(fd,),
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    answer = bytearray()
+    tail = bytearray()
+    out_of_memory = []  # Rust says so on its first line, before a long backtrace
+
+    def read_answer():
+        while chunk := proc.stdout.read(1 << 16):
+            answer.extend(chunk)
+
+    def pass_on_stderr():  # the child's messages go where ours go; the end is kept to tell why it died
+        for line in iter(proc.stderr.readline, b""):
+            tail.extend(line)
+            del tail[:-4096]
+            if b"memory allocation of" in line or b"MemoryError" in line:
+                out_of_memory.append(line)
+            if line.startswith(b"pkpi-reader-peak="):
+                continue
+            try:
+                sys.stderr.write(line.decode("utf-8", "replace"))
+                sys.stderr.flush()
+            except (OSError, ValueError):
+                pass
+
+    readers = [threading.Thread(target=read_answer, daemon=True), threading.Thread(target=pass_on_stderr, daemon=True)]
+    for t in readers:
+        t.start()
+    timed_out = False
+    try:
+        proc.wait(timeout=2 * seconds + 60)
+    except subprocess.TimeoutExpired:
+        timed_out = True
+        proc.kill()
+        proc.wait()
+    finally:
+        for t in readers:
+            t.join(timeout=10)
+    peak = _peak(tail)
+    if timed_out:
+        return "time", "", peak
+    if proc.returncode == 0 and answer:
+        try:
+            status, detail = pickle.loads(bytes(answer))
+        except Exception:
+            return "crashed", "its answer was cut short", peak
+        return status, detail, peak
+    if proc.returncode < 0:
+        sig = -proc.returncode
+        if sig == signal.SIGXCPU:
+            return "time", "", peak
+        if out_of_memory:  # Rust's or Python's words for it
+            return "memory", "", peak
+        try:
+            name = signal.Signals(sig).name
+        except ValueError:
+            name = f"signal {sig}"
+        return "crashed", name, peak
+    if out_of_memory:
+        return "memory", "", peak
+    return "crashed", f"exit status {proc.returncode}", peak
+
+
+def _peak(tail: bytearray) -> int:
+    """The child's peak resident memory, as it reported it (0 if it could not)."""
+    try:
+        return int(tail.decode("utf-8", "replace").rsplit("pkpi-reader-peak=", 1)[1].split()[0])
+    except (IndexError, ValueError):
+        return 0
+
+
+# --- The child ---------------------------------------------------------------------------------
+
+def _limit(memory: int, seconds: float) -> None:
+    import resource
+    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    cpu = max(1, int(seconds + 0.999))
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))  # SIGXCPU, then SIGKILL 5 s later
+
+
+def _child(job: dict) -> int:
+    from data.store import inherit_lock
+    out = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)  # anything printed goes with the messages, never into the answer
+    store = Path(job["store"])
+    inherit_lock(store)
+    def progress(rows: int) -> None:  # as manage.py ingest says it for a large file
+        print(f"  {rows:,} rows checked", file=sys.stderr, flush=True)
+    try:
+        result = ("ok", process(Path(job["path"]), store, Folders(Path(job["folders"])),
+                                progress if job["progress"] else None, settle=job.get("settle")))
+    except MemoryError:
+        result = ("memory", "")
+    except Exception as exc:
+        log.exception("could not file %s", Path(job["path"]).name)
+        result = ("error", f"{type(exc).__name__}: {exc}"[:1000])
+    try:
+        data = pickle.dumps(result)
+    except MemoryError:
+        data = pickle.dumps(("memory", ""))
+    out.write(data)
+    out.flush()
+    _report_peak()
+    return 0
+
+
+def _report_peak() -> None:
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(("VmHWM:", "VmPeak:")) and os.environ.get("PKPI_READER_TRACE"):
+                    print(line.strip(), file=sys.stderr, flush=True)
+                if line.startswith("VmHWM:"):
+                    print(f"pkpi-reader-peak={int(line.split()[1]) * 1024}", file=sys.stderr, flush=True)
+    except OSError:
+        pass
+
+
+def _die_with_parent(parent: int) -> None:
+    """Linux: be killed when the parent dies (a killed ``manage.py ingest`` or server stops
+    its reader too, as when the file was read in its own process)."""
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # it died before we asked
+        os._exit(1)
+
+
+def main(argv: list[str]) -> int:
+    job = json.loads(argv[1])
+    _die_with_parent(int(job["parent"]))
+    _limit(int(job["memory"]), float(job["seconds"]))
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s pkpi.dropbox %(message)s"))
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    return _child(job)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,85 @@
+"""Issue 11, finding 1: a dropped file is read in a child process with limits; a reader that
+crashes, runs out of memory or of time costs only that file, which is rejected with the
+reason (kept byte for byte, with its report) and never read again. Real store, real child
+processes, real workbooks."""
+from __future__ import annotations
+
+import pytest
+
+from data import store as store_module
+from data.dropbox import Folders
+from data.isolation import process_isolated
+from data.watcher import Watcher
+from tests.far_cells import far_text
+from tests.intake_helpers import folder, obs, query, sha, workbook
+
+
+@pytest.fixture
+def home(dropbox_home, monkeypatch):
+    # Let the scan pass the red team's file, so that the reader itself meets it.
+    monkeypatch.setenv("PKPI_MAX_ROWS", "2000000")
+    monkeypatch.setenv("PKPI_MAX_COLUMNS", "16384")
+    return dropbox_home
+
+
+def _report(home, name: str) -> str:
+    (report,) = [p for p in folder(home, "rejected") if p.endswith(name + ".errors.txt")]
+    return (home / "dropbox" / "rejected" / report).read_text(encoding="utf-8")
+
+
+def test_a_reader_killed_over_its_memory_gives_a_rejection_not_a_retry(home):
+    """calamine asks for 512 GiB for a cell at XFD1048576 and aborts its process: the child,
+    not this one. The file is rejected, kept whole, and a second look does not read it."""
+    inbox = home / "dropbox" / "inbox"
+    bad = far_text(inbox / "xfd.xlsx", "XFD1048576")
+    original = sha(bad)
+    store = home / "pkpi.duckdb"
+    before = query(store, "SELECT count(*) FROM observation_vintages")
+    watcher = Watcher(store, Folders(home / "dropbox"), poll=0.1, report=lambda o: None)
+    try:
+        assert watcher.poll_once() == []  # first seen
+        (outcome,) = watcher.poll_once()  # read (in a child), and rejected
+        assert outcome.status == "rejected"
+        assert outcome.errors[0].msg == "reader-out-of-memory"
+        assert "xfd.xlsx needed more than 4,096 MB of memory to read" in outcome.message
+        assert folder(home, "inbox") == []
+        (kept,) = [p for p in folder(home, "rejected") if p.endswith("xfd.xlsx")]
+        assert sha(home / "dropbox" / "rejected" / kept) == original
+        text = _report(home, "xfd.xlsx")
+        assert "PKPI_READER_MEMORY_MB" in text and "所需的内存超过 4,096 MB" in text
+        # Dropped again, it is read again (and rejected again), once: no loop.
+        far_text(inbox / "xfd.xlsx", "XFD1048576")
+        assert watcher.poll_once() == []
+        (again,) = watcher.poll_once()
+        assert again.status == "rejected" and watcher.poll_once() == []
+    finally:
+        watcher.release()
+    assert query(store, "SELECT status, count(*) FROM intake_files GROUP BY status") == [("rejected", 2)]
+    assert query(store, "SELECT count(*) FROM observation_vintages") == before
+    assert folder(home, ".processing") == []
+
+
+def test_a_reader_over_its_time_is_stopped_and_the_file_rejected(home, monkeypatch):
+    big = workbook(home / "dropbox" / "inbox" / "slow.xlsx",
+                   [obs(period=f"{1900 + n // 12}-{n % 12 + 1:02d}", value=n) for n in range(3000)])
+    original = sha(big)
+    outcome = process_isolated(big, seconds=1)
+    assert outcome.status == "rejected" and outcome.errors[0].msg == "reader-out-of-time"
+    assert "slow.xlsx took more than 1 seconds to read" in outcome.message
+    (kept,) = [p for p in folder(home, "rejected") if p.endswith("slow.xlsx")]
+    assert sha(home / "dropbox" / "rejected" / kept) == original
+    # With time enough, the same content dropped again is read and accepted.
+    again = workbook(home / "dropbox" / "inbox" / "slow.xlsx",
+                     [obs(period=f"{1900 + n // 12}-{n % 12 + 1:02d}", value=n) for n in range(3000)])
+    done = process_isolated(again)
+    assert done.status == "accepted", done.message
+
+
+def test_a_good_file_is_filed_as_in_process_and_the_lock_is_released(home):
+    good = workbook(home / "dropbox" / "inbox" / "good.xlsx", [obs(value=7)])
+    outcome = process_isolated(good)
+    assert outcome.status == "accepted" and "1 new value" in outcome.message
+    assert folder(home, "inbox") == []
+    lock = store_module.lock_path(home / "pkpi.duckdb")
+    assert not lock.exists()  # the writer lock was let go (its file removed, as after any write)
+    assert store_module.held_lock_fd(home / "pkpi.duckdb") is None
