@@ -83,7 +83,8 @@ def machine() -> dict:
 
 def run_child(code: str, env: dict | None = None, timeout: float = 600) -> dict:
     """Run ``code`` in a fresh Python process that prints one JSON object as its last line;
-    add its peak resident memory (VmHWM) and wall time. Peak memory of a job is only
+    add its peak resident memory (VmHWM, or its largest child's: ``manage.py ingest`` reads
+    each file in a child) and wall time. Peak memory of a job is only
     meaningful in a process of its own."""
     wrapper = code + """
 import json as _json
@@ -91,6 +92,8 @@ _hwm = 0
 for _line in open('/proc/self/status'):
     if _line.startswith('VmHWM:'):
         _hwm = int(_line.split()[1]) * 1024
+import resource as _resource  # a dropped file is read in a child of its own (data.isolation)
+_hwm = max(_hwm, _resource.getrusage(_resource.RUSAGE_CHILDREN).ru_maxrss * 1024)
 print(_json.dumps({**RESULT, 'peak_rss_bytes': _hwm}))
 """
     t0 = time.perf_counter()
