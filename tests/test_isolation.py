@@ -64,7 +64,7 @@ def test_a_reader_over_its_time_is_stopped_and_the_file_rejected(home, monkeypat
                    [obs(period=f"{1900 + n // 12}-{n % 12 + 1:02d}", value=n) for n in range(3000)])
     original = sha(big)
     outcome = process_isolated(big, seconds=1)
-    assert outcome.status == "rejected" and outcome.errors[0].msg == "reader-out-of-time"
+    assert outcome.status == "rejected" and outcome.errors[0].msg == "reader-out-of-time", outcome.message
     assert "slow.xlsx took more than 1 seconds to read" in outcome.message
     (kept,) = [p for p in folder(home, "rejected") if p.endswith("slow.xlsx")]
     assert sha(home / "dropbox" / "rejected" / kept) == original
