@@ -130,6 +130,8 @@ def test_far_cells_are_refused_while_the_server_answers(tmp_path, store, kind):
             assert (f"{name}: the sheet 'Observations' has a cell at {cell}, beyond what a sheet may reach "
                     f"(row 100,001, column CV") in reports[name], reports[name]
             assert f"工作表“Observations”在 {cell} 处有单元格" in reports[name]
+            row = cell.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+            assert f"1. Sheet Observations, row {row}, column {cell[:-len(row)]} ({cell}): {name}: " in reports[name]
         status = json.loads(_get(url + "/updates/status.json"))
         assert status["observations"] == before + 1  # the good file, once
         rows = query(home / "pkpi.duckdb", "SELECT original_name, status FROM intake_files ORDER BY original_name")

@@ -278,7 +278,11 @@ def check(sheets: list[Sheet] | None, format_error: FormatError | None, state: S
     """Every problem in the file, or what it would change."""
     checker = Checker(state, seeds, max_rows, progress)
     if format_error is not None:
-        checker.error(Problem(format_error.code, format_error.msg, format_error.params))
+        where = format_error.params if format_error.msg == "cell-too-far" else {}
+        ref = str(where.get("cell", ""))  # a sheet refused for a cell far out: the cell, where Excel shows it
+        checker._sheet = str(where.get("sheet", ""))
+        checker.error(Problem(format_error.code, format_error.msg, format_error.params),
+                      int(ref.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ") or 0) or None, ref.rstrip("0123456789"), ref)
         return checker.plan
     try:
         return checker.check(sheets, csv_file)
