@@ -171,6 +171,7 @@ def _peak(tail: bytearray) -> int:
 def _limit(memory: int, seconds: float) -> None:
     import resource
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # an abort must not leave gigabytes of core behind
     cpu = max(1, int(seconds + 0.999))
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))  # SIGXCPU, then SIGKILL 5 s later
 
