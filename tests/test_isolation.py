@@ -83,3 +83,50 @@ def test_a_good_file_is_filed_as_in_process_and_the_lock_is_released(home):
     lock = store_module.lock_path(home / "pkpi.duckdb")
     assert not lock.exists()  # the writer lock was let go (its file removed, as after any write)
     assert store_module.held_lock_fd(home / "pkpi.duckdb") is None
+
+
+def _reader_children() -> list[int]:
+    """This process's reader children (``python -m data.isolation``), from /proc."""
+    import os
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                cmd = f.read()
+        except OSError:
+            continue
+        if ppid == os.getpid() and b"data.isolation" in cmd:
+            found.append(int(entry))
+    return found
+
+
+def test_a_reader_killed_by_a_signal_gives_a_rejection_saying_so(home):
+    import os
+    import signal
+    import threading
+    import time
+
+    path = workbook(home / "dropbox" / "inbox" / "killed.xlsx",
+                    [obs(period=f"{1900 + n // 12}-{n % 12 + 1:02d}", value=n) for n in range(3000)])
+    original = sha(path)
+    result = {}
+    worker = threading.Thread(target=lambda: result.setdefault("outcome", process_isolated(path)))
+    worker.start()
+    deadline = time.monotonic() + 60
+    while not (children := _reader_children()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert children, "no reader child was started"
+    time.sleep(0.3)
+    for pid in children:
+        os.kill(pid, signal.SIGKILL)
+    worker.join(timeout=120)
+    outcome = result["outcome"]
+    assert outcome.status == "rejected" and outcome.errors[0].msg == "reader-crashed", outcome.message
+    assert "Reading killed.xlsx stopped the program that read it (SIGKILL)" in outcome.message
+    (kept,) = [p for p in folder(home, "rejected") if p.endswith("killed.xlsx")]
+    assert sha(home / "dropbox" / "rejected" / kept) == original
+    assert folder(home, "inbox") == [] and folder(home, ".processing") == []
