@@ -33,6 +33,7 @@ import logging
 import os
 import pickle
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -88,16 +89,62 @@ def _refusal(name: str, status: str, detail: str, memory: int, seconds: float) -
     return FormatError("reader-failed", "reader-crashed", file=name, how=detail)
 
 
+# A reader waiting for its job, its imports done (about a second saved a file): kept per thread,
+# since the kernel kills a child when the thread that started it ends (PR_SET_PDEATHSIG).
+_warm: dict[int, tuple[subprocess.Popen, socket.socket]] = {}
+_warm_lock = threading.Lock()
+
+
+def _spawn() -> tuple[subprocess.Popen, socket.socket]:
+    ours, theirs = socket.socketpair()
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p)}
+    proc = subprocess.Popen([sys.executable, "-m", "data.isolation", str(os.getpid())], cwd=REPO, env=env,
+                            stdin=theirs, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    theirs.close()
+    return proc, ours
+
+
+def prepare() -> None:
+    """Start a reader for this thread's next file, unless one is waiting."""
+    me = threading.get_ident()
+    with _warm_lock:
+        for ident in [i for i in _warm if i != me and not any(t.ident == i for t in threading.enumerate())]:
+            old, channel = _warm.pop(ident)  # its thread ended: so did it
+            channel.close()
+            old.wait()
+        if me in _warm and _warm[me][0].poll() is None:
+            return
+        _warm[me] = _spawn()
+
+
+def _take() -> tuple[subprocess.Popen, socket.socket]:
+    with _warm_lock:
+        waiting = _warm.pop(threading.get_ident(), None)
+    if waiting is not None and waiting[0].poll() is None:
+        return waiting
+    if waiting is not None:
+        waiting[1].close()
+        waiting[0].wait()
+    return _spawn()
+
+
 def _run_child(path: Path, store: Path, folders: Folders, fd: int, progress: bool, memory: int,
                seconds: float, settle: float | None = None) -> tuple[str, object, int]:
     """(status, detail, peak bytes): ("ok", Outcome), ("error", text), or ("memory" | "time" |
     "crashed", how it ended)."""
     job = json.dumps({"path": str(path.absolute()), "store": str(store.absolute()),
-                      "folders": str(folders.root.absolute()), "lock_fd": fd,
-                      "progress": progress, "memory": memory, "seconds": seconds, "settle": settle, "parent": os.getpid()})
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p)}
-    proc = subprocess.Popen([sys.executable, "-m", "data.isolation", job], cwd=REPO, env=env, pass_fds=(fd,),
-                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                      "folders": str(folders.root.absolute()), "progress": progress, "memory": memory,
+                      "seconds": seconds, "settle": settle, "env": {k: v for k, v in os.environ.items() if k.startswith("PKPI_")}})
+    proc, channel = _take()
+    try:
+        socket.send_fds(channel, [job.encode()], [fd])  # the job, and the lock's descriptor with it
+    except OSError:
+        proc.kill()
+        channel.close()
+        proc, channel = _spawn()
+        socket.send_fds(channel, [job.encode()], [fd])
+    channel.close()
+    prepare()  # the next file's reader starts its imports meanwhile
     answer = bytearray()
     tail = bytearray()
     out_of_memory = []  # Rust says so on its first line, before a long backtrace
@@ -228,13 +275,26 @@ def _die_with_parent(parent: int) -> None:
 
 
 def main(argv: list[str]) -> int:
-    job = json.loads(argv[1])
-    _die_with_parent(int(job["parent"]))
-    _limit(int(job["memory"]), float(job["seconds"]))
+    _die_with_parent(int(argv[1]))
+    channel = socket.socket(fileno=0)  # our standard input: the job comes with the lock's descriptor
+    try:
+        message, fds, _, _ = socket.recv_fds(channel, 1 << 20, 1)
+    except OSError:
+        return 0
+    if not message:
+        return 0  # the parent let us go unused
+    job = json.loads(message)
+    for key in [k for k in os.environ if k.startswith("PKPI_")]:
+        del os.environ[key]
+    os.environ.update(job["env"])  # the settings as the parent has them now
+    import resource
+    used = sum(resource.getrusage(resource.RUSAGE_SELF)[:2])  # the imports' time is not the file's
+    _limit(int(job["memory"]), float(job["seconds"]) + used)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s pkpi.dropbox %(message)s"))
     log.addHandler(handler)
     log.setLevel(logging.INFO)
+    job["_lock_fds"] = fds  # kept open: the lock is held while they are
     return _child(job)
 
 

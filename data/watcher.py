@@ -29,7 +29,7 @@ from typing import Callable
 
 from data import messages, settings
 from data.dropbox import Folders, Outcome, _signature, inbox_files, open_in_excel, recover, refusal
-from data.isolation import process_isolated
+from data.isolation import prepare, process_isolated
 from data.messages import shown_name
 from data.store import writer_lock
 
@@ -87,6 +87,7 @@ class Watcher:
             return False
         self._lock_fd = fd
         self._since = _utc()
+        prepare()  # a reader process, its imports done, for the first file
         log.info("watching %s every %gs", self.folders.inbox, self.poll)
         return True
 
