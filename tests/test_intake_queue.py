@@ -30,6 +30,25 @@ def home(dropbox_home):
     return dropbox_home
 
 
+@pytest.fixture
+def in_process(monkeypatch):
+    file_here(monkeypatch)
+
+
+def file_here(monkeypatch):
+    """File in this process instead of a reader child (data.isolation), where a failure
+    patched in here (a full disk, a move refused) reaches the code under test."""
+    import data.isolation
+    import data.watcher
+    from data import dropbox as d
+
+    def here(path, store=None, folders=None, progress=False, settle=None, **_):
+        return d.process(path, store, folders, settle=settle)
+
+    monkeypatch.setattr(data.isolation, "process_isolated", here)
+    monkeypatch.setattr(data.watcher, "process_isolated", here)
+
+
 def inbox(home, name):
     return home / "dropbox" / "inbox" / name
 
@@ -107,7 +126,7 @@ def test_a_long_name_by_manage_ingest(home):
 
 # --- The class: one file never stops the queue -----------------------------------------------
 
-def test_an_unexpected_error_on_one_file_is_reported_and_the_next_is_read(home, monkeypatch, caplog):
+def test_an_unexpected_error_on_one_file_is_reported_and_the_next_is_read(home, in_process, monkeypatch, caplog):
     real = dropbox._file_new
 
     def fails_for_one(path, *args, **kwargs):
@@ -156,6 +175,7 @@ def test_a_copy_that_cannot_be_finished_does_not_stop_the_others(home, monkeypat
         process(path)
     monkeypatch.undo()
     monkeypatch.setenv("PKPI_HOME", str(home))
+    file_here(monkeypatch)
     monkeypatch.setattr(d, "_finish", lambda *a, **k: (_ for _ in ()).throw(PermissionError(13, "Permission denied")))
     workbook(inbox(home, "other.xlsx"), [obs(period="2024-03", value=13)], indicators=())
     outcomes = process_inbox()
@@ -165,6 +185,7 @@ def test_a_copy_that_cannot_be_finished_does_not_stop_the_others(home, monkeypat
     assert "could not finish filing it (.processing/" in failed.message and "Permission denied" in failed.message
     monkeypatch.undo()
     monkeypatch.setenv("PKPI_HOME", str(home))
+    file_here(monkeypatch)
     done = process_inbox()  # the cause gone, it is finished: filed once
     assert [o.status for o in done if o.name == "late.xlsx"] == ["recovered"]
     assert query(home / "pkpi.duckdb", "SELECT original_name, status FROM intake_files ORDER BY intake_id") == \
