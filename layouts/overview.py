@@ -114,6 +114,8 @@ def layout(**query_args):
                   "verbatim. Every tile opens its family's charts.").format(
                       values=i18n.number(total, view.lang), indicators=i18n.number(len(latest), view.lang))], className="lede"),
         html.Div(tiles, className="tiles"),
+        *([html.P(_("No value had been published by this day: the reports in the store are all later. "
+                    "Choose a later day, or Today."), className="message")] if total == 0 else []),
         html.H2(_("Every indicator's latest value")),
         html.P(_("By family: open one to see each indicator's latest value, its source and the sentence "
                  "it is stated in."), className="hint"),

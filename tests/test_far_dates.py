@@ -81,6 +81,10 @@ def test_far_dates_draw_every_page(server, page, console_errors, lang):
                 assert page.locator("#_pages_content p").first.inner_text() == today_lede, path
             else:
                 assert ("1 Jan 0001" in statement) if lang == "en" else ("0001年1月1日" in statement)
+                if path == "/":  # an empty overview says why, not a bare heading over nothing
+                    said = page.locator("#_pages_content p.message").inner_text()
+                    assert ("No value had been published by this day" in said) if lang == "en" \
+                        else ("截至该日尚无任何已发布的数值" in said)
             assert not page.locator("#page-failed").count(), (path, query)
     assert not console_errors
 
