@@ -41,7 +41,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PKPI_PDF_SECONDS", "25",
             "Longest a briefing-note PDF request may take, in seconds, including the wait for this "
             "process's one Chromium; past it the request answers 503. Keep it below gunicorn's "
-            "worker timeout (30 s by default), so a slow PDF is answered rather than killed."),
+            "worker timeout (120 s in gunicorn.conf.py, 30 s without it), so a slow PDF is answered "
+            "rather than killed."),
     Setting("PKPI_DROPBOX", "",
             "The spreadsheet drop folder (with `inbox/`, `accepted/`, `rejected/`). Empty means "
             "`$PKPI_HOME/dropbox`. It may be a network share; the store itself should stay on a "
