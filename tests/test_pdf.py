@@ -99,6 +99,17 @@ def get(url: str, headers: dict | None = None, timeout: float = 60) -> tuple[int
 
 # --- Critical 2: nothing a request or a document names is fetched --------------------------
 
+
+def printed(doc: str) -> bytes:
+    """``print_pdf`` on a thread of its own, as a server's request thread calls it: in the
+    full suite the browser tests' Playwright keeps an event loop running on the main thread,
+    and Playwright's sync API refuses to start inside one."""
+    from callbacks import pdf
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(pdf.print_pdf, doc).result()
+
+
 def test_a_forged_host_header_makes_the_pdf_fetch_nothing_from_that_server(server, decoy):
     status, headers, body = get(server + "/brief.pdf?asof=2023-09-30", headers={"Host": f"127.0.0.1:{decoy.port}"})
     assert status == 200, body[:300]
@@ -114,7 +125,7 @@ def test_chromium_fetches_nothing_a_printed_document_names(decoy, monkeypatch):
     """The printer's own guard, under the document's: a document with no Content-Security-Policy
     naming a server every way a page can (image, frame, stylesheet, script, fetch, beacon,
     WebSocket, form, redirect) still makes no request to it."""
-    from callbacks import errors, pdf
+    from callbacks import errors
     u = decoy.url
     doc = (f'<!DOCTYPE html><html><head><link rel="stylesheet" href="{u}/css">'
            f'<script src="{u}/script.js"></script><link rel="preload" as="image" href="{u}/preload">'
@@ -127,14 +138,14 @@ def test_chromium_fetches_nothing_a_printed_document_names(decoy, monkeypatch):
            f'try {{ navigator.sendBeacon("{u}/beacon", "x"); }} catch (e) {{}}'
            f'var x = new XMLHttpRequest(); try {{ x.open("GET", "{u}/xhr"); x.send(); }} catch (e) {{}}'
            f'</script></body></html>')
-    data = pdf.print_pdf(doc)
+    data = printed(doc)
     assert "printed" in pdf_text(data)
     # A document that navigates away (a form, a refresh) is not printed at all.
     monkeypatch.setenv("PKPI_PDF_SECONDS", "4")
     for leave in (f'<form action="{u}/form" method="post"></form><script>document.forms[0].submit()</script>',
                   f'<meta http-equiv="refresh" content="0; url={u}/refresh">'):
         with pytest.raises(errors.HTTPProblem):
-            pdf.print_pdf(f"<html><head></head><body>{leave}</body></html>")
+            printed(f"<html><head></head><body>{leave}</body></html>")
     time.sleep(1.0)
     assert decoy.hits == [], f"Chromium fetched {decoy.hits}"
 
@@ -191,7 +202,7 @@ def test_a_document_that_never_finishes_drawing_is_stopped_with_503(monkeypatch)
     from callbacks import errors, pdf
     monkeypatch.setenv("PKPI_PDF_SECONDS", "3")
     with pytest.raises(errors.HTTPProblem) as caught:
-        pdf.print_pdf("<body><p>charts that never finish</p></body>")  # no data-printed, ever
+        printed("<body><p>charts that never finish</p></body>")  # no data-printed, ever
     assert caught.value.status == 503 and "took longer than 3 s" in caught.value.message
     assert pdf._lock.acquire(blocking=False)  # released for the next request
     pdf._lock.release()
