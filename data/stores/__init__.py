@@ -7,7 +7,8 @@ each change makes one new version, whole, or none (a crash leaves the store as i
   the version current when it opened), ``writer()`` (the writer lock, held for the block:
   writers in every process queue), ``watcher()`` (the election of the one inbox watcher).
 - ``Reader``: ``arrow(stmt)`` (the whole answer as an Arrow table), ``rows(stmt)`` (small
-  lookups, as SQLAlchemy rows), ``batches(stmt, size)`` (Arrow record batches: exports);
+  lookups, as SQLAlchemy rows), ``rows_named(stmt)`` (the column names and the rows: a table
+  of no rows still has its columns), ``batches(stmt, size)`` (Arrow record batches: exports);
   ``version`` and ``served`` (the table pages read for that version).
 - ``Writer``: ``read()`` (a reader of the current version, under the lock) and
   ``change(fresh)`` (one transaction; leaving the block without an error publishes it as the
@@ -43,6 +44,7 @@ class Reader(Protocol):
     def version(self) -> str: ...
     def arrow(self, stmt) -> "pa.Table": ...
     def rows(self, stmt) -> list[sa.Row]: ...
+    def rows_named(self, stmt) -> tuple[list[str], list[sa.Row]]: ...  # column names even with no row
     def batches(self, stmt, size: int) -> Iterator["pa.RecordBatch"]: ...
     def tables(self) -> set[str]: ...  # the store's tables and views (older layouts lack some)
 

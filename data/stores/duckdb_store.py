@@ -29,20 +29,33 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 
+_VERSION_KEY = "pkpi_data_version"
+
+
 class DuckDBReader:
     """One data version, read through one connection (see the module's note)."""
 
     served = schema.served
 
-    def __init__(self, conn: sa.Connection):
+    def __init__(self, conn: sa.Connection, attached: bool = False):
         self.conn = conn
         self._version: str | None = None
+        # ``attached``: the connection ATTACHed one read-only snapshot file when it was made
+        # and reads that file for its whole life (``data.engine.snapshot_engine``), so its
+        # version is read once per connection, not once per reader (a query costs about a
+        # millisecond; the page caches ask for the version on every answer).
+        self._attached = attached
 
     @property
     def version(self) -> str:
         if self._version is None:
-            m = schema.meta
-            self._version = self.conn.execute(sa.select(m.c.value).where(m.c.key == "data_version")).scalar_one()
+            info = self.conn.connection.info if self._attached else {}
+            self._version = info.get(_VERSION_KEY)
+            if self._version is None:
+                m = schema.meta
+                self._version = self.conn.execute(sa.select(m.c.value).where(m.c.key == "data_version")).scalar_one()
+                if self._attached:
+                    info[_VERSION_KEY] = self._version
         return self._version
 
     def arrow(self, stmt) -> "pa.Table":
@@ -51,6 +64,10 @@ class DuckDBReader:
 
     def rows(self, stmt) -> list[sa.Row]:
         return self.conn.execute(stmt).all()
+
+    def rows_named(self, stmt) -> tuple[list[str], list[sa.Row]]:
+        result = self.conn.execute(stmt)
+        return list(result.keys()), result.all()
 
     def batches(self, stmt, size: int) -> Iterator["pa.RecordBatch"]:
         """Record batches of at most ``size`` rows. One stream at a time per reader: another
@@ -194,8 +211,8 @@ class DuckDBStore:
 
     @contextmanager
     def reader(self) -> Iterator[DuckDBReader]:
-        with reading(engines.reader(self.path)) as reader:
-            yield reader
+        with engines.reader(self.path).connect() as conn:
+            yield DuckDBReader(conn, attached=True)
 
     @contextmanager
     def writer(self, wait_message=None) -> Iterator[DuckDBWriter]:

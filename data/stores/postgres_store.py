@@ -214,6 +214,10 @@ class PostgresReader:
     def rows(self, stmt) -> list[sa.Row]:
         return self.conn.execute(stmt).all()
 
+    def rows_named(self, stmt) -> tuple[list[str], list[sa.Row]]:
+        result = self.conn.execute(stmt)
+        return list(result.keys()), result.all()
+
     def batches(self, stmt, size: int) -> Iterator["pa.RecordBatch"]:
         """Record batches of at most ``size`` rows from a server-side cursor in the reader's
         transaction (the answer is never held whole on either side)."""
