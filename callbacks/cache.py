@@ -2,11 +2,12 @@
 
 A page callback's answer depends on nothing but the data it reads, the view it is asked
 for (its inputs and states, and for a pattern-matching callback the ids it answers, which
-carry the page's family) and the language (a state). The data never changes in place: a
-build or an intake swaps in a new store file, and ``data.engine.reader()`` then returns a new
-engine. So an answer computed while one reader engine is current stays right for as long as
-that engine is current; this cache is keyed by it and emptied the moment it changes, exactly
-like the query cache (``indicators.query._cached``).
+carry the page's family) and the language (a state). The data of a version never changes: a
+build or an intake makes a new data version. Each answer is made with one reader of the store
+(``indicators.query.one_reader``, on DuckDB or PostgreSQL alike), which every read of the
+callback shares, so the answer is of that reader's version; this cache is keyed by that
+version and emptied the moment a reader of another one asks, exactly like the query cache
+(``indicators.query._cached``).
 
 An answer is kept as the callback returned it (Dash components); the first time it is asked
 for again it is replaced by its plain JSON form (dicts and lists, what Dash would send), so
@@ -32,7 +33,6 @@ import threading
 from collections import OrderedDict
 
 from data import settings
-from data.engine import reader
 
 
 def _limit() -> int:
@@ -43,39 +43,34 @@ def _limit() -> int:
 
 
 class AnswerCache:
-    """A bounded LRU of answers, valid while one reader engine (one data version) is current."""
+    """A bounded LRU of answers, valid for one data version."""
 
     def __init__(self, limit: int):
         self.limit = limit
         self._entries: OrderedDict = OrderedDict()
-        self._engine = None  # held strongly, so its identity cannot be reused by a new one
+        self._version = None  # the data version the entries were computed for
         self._lock = threading.Lock()
         self.hits = self.misses = 0
 
-    def _current(self):
-        """The current reader engine; entries made on an earlier one are dropped."""
-        engine = reader()
-        if self._engine is not engine:
-            self._entries.clear()
-            self._engine = engine
-        return engine
-
-    def get(self, key):
-        """(engine, answer or None, whether the answer is already plain JSON data)."""
+    def get(self, version, key):
+        """(answer or None, whether the answer is already plain JSON data); entries of
+        another version are dropped first."""
         with self._lock:
-            engine = self._current()
+            if self._version != version:
+                self._entries.clear()
+                self._version = version
             hit = self._entries.get(key)
             if hit is not None:
                 self._entries.move_to_end(key)
                 self.hits += 1
-                return engine, hit[0], hit[1]
+                return hit[0], hit[1]
             self.misses += 1
-            return engine, None, False
+            return None, False
 
-    def put(self, engine, key, answer, plain: bool = False) -> None:
+    def put(self, version, key, answer, plain: bool = False) -> None:
         with self._lock:
-            if self._engine is not engine or self.limit <= 0:
-                return  # the data changed while this answer was computed: it may be stale
+            if self._version != version or self.limit <= 0:
+                return  # a reader of another version asked meanwhile: this one is no longer kept
             self._entries[key] = (answer, plain)
             self._entries.move_to_end(key)
             while len(self._entries) > self.limit:
@@ -84,7 +79,7 @@ class AnswerCache:
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
-            self._engine = None
+            self._version = None
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -124,19 +119,22 @@ def per_data_version(keep=lambda answer: True, limit: int | None = None):
 
         @functools.wraps(fn)
         def cached(*args, **kwargs):
-            if cache.limit <= 0:
-                return fn(*args, **kwargs)
-            key = _key(args, kwargs)
-            engine, hit, plain = cache.get(key)
-            if hit is not None:
-                if not plain:  # asked for twice: worth keeping in its cheaper form
-                    hit = _plain(hit)
-                    cache.put(engine, key, hit, plain=True)
-                return hit
-            answer = fn(*args, **kwargs)
-            if keep(answer):
-                cache.put(engine, key, answer)
-            return answer
+            from indicators.query import one_reader
+            with one_reader() as reader:  # every read of the answer: one data version
+                if cache.limit <= 0:
+                    return fn(*args, **kwargs)
+                key = _key(args, kwargs)
+                version = reader.version
+                hit, plain = cache.get(version, key)
+                if hit is not None:
+                    if not plain:  # asked for twice: worth keeping in its cheaper form
+                        hit = _plain(hit)
+                        cache.put(version, key, hit, plain=True)
+                    return hit
+                answer = fn(*args, **kwargs)
+                if keep(answer):
+                    cache.put(version, key, answer)
+                return answer
 
         cached.cache = cache
         return cached

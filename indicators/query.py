@@ -7,71 +7,99 @@ answers and summaries are cached per data version.
 """
 from __future__ import annotations
 
+import contextvars
 import threading
 from collections import OrderedDict
+from contextlib import contextmanager
 from datetime import date
+from typing import Iterator
 
 import pandas as pd
 import sqlalchemy as sa
 
 from data import schema
-from data.engine import arrow as _arrow, compiled as _compiled, raw_connection as _raw, reader, to_pandas as _to_pandas
+from data.engine import arrow as _arrow, compiled as _compiled, raw_connection as _raw, to_pandas as _to_pandas
 from data.selection import (EXPORT_COLUMNS, Filters, iter_observations, observations_as_of as _as_of,
-                            observations_select, reference_table)
-from data.stores import open_store, reading
+                            observations_select)
+from data.stores import Reader, open_store, reading
 
 # The select, its filters and the export columns are the data layer's (``data.selection``),
 # and so is running a select (``data.engine``); they stay importable from here under their
 # old names for code written against this module.
 __all__ = ["EXPORT_COLUMNS", "Filters", "observations_select", "iter_observations", "observations", "count",
            "catalog", "latest", "per_source", "areas_of", "years_of", "table", "period_of", "clear_cache",
+           "one_reader",
            "_arrow", "_compiled", "_raw", "_to_pandas", "_as_of"]
 
 o = schema.observations
 
 
-# -- Frames are computed once per data version ------------------------------------------------
+# -- One reader per answer, frames computed once per data version ---------------------------
 #
-# The served store never changes in place: a build or an intake swaps in a new file, and
-# ``reader()`` then returns a new engine. So a frame computed on one reader engine stays true
-# for as long as that engine is current, and the cache is keyed by it (held strongly, so the
-# identity cannot be reused) and emptied when it changes. Only the default reader is cached:
-# an engine passed in may be a writer's. Frames are returned as shallow copies, which pandas'
+# Every read goes through the store interface (``data.stores``): a reader is pinned to one
+# data version, DuckDB's or PostgreSQL's alike. ``one_reader()`` opens one for a whole answer
+# (a page's layout, a callback: ``callbacks.cache`` and ``app`` open it), and every query
+# function called inside it reads through that reader, so one answer never mixes two versions;
+# called outside one, each function opens a reader of its own.
+#
+# The data of a version never changes (a build or an intake makes a new version), so a frame
+# computed for one version stays true for it: the cache is keyed by the reader's version and
+# emptied when a reader of another version asks. Only the store's own readers are cached: an
+# engine passed in may be a writer's. Frames are returned as shallow copies, which pandas'
 # copy-on-write keeps independent of the cached one. Bounded by memory, least recent first out.
 CACHE_BYTES = 1024 * 2**20  # per process (each server worker has its own)
 _cache: OrderedDict = OrderedDict()
-_cache_engine: list = [None, 0]  # [engine the entries were computed on, bytes held]
+_cache_version: list = [None, 0]  # [data version the entries were computed for, bytes held]
 _cache_lock = threading.Lock()
+_ambient: contextvars.ContextVar = contextvars.ContextVar("pkpi_answer_reader", default=None)
+
+
+@contextmanager
+def one_reader() -> Iterator[Reader]:
+    """The reader of the answer being made: the one already open in this context, else a
+    new one on the store's current version, used by every read inside the block."""
+    current = _ambient.get()
+    if current is not None:
+        yield current
+        return
+    with open_store().reader() as r:
+        token = _ambient.set(r)
+        try:
+            yield r
+        finally:
+            _ambient.reset(token)
 
 
 def _cached(key, engine: sa.Engine | None, compute) -> pd.DataFrame:
     if engine is not None:
-        return compute(engine)
-    current = reader()
-    with _cache_lock:
-        if _cache_engine[0] is not current:
-            _cache.clear()
-            _cache_engine[:] = [current, 0]
-        hit = _cache.get(key)
-        if hit is not None:
-            _cache.move_to_end(key)
-            return hit[0].copy(deep=False)
-    frame = compute(current)
+        with reading(engine) as r:
+            return compute(r)
+    with one_reader() as r:
+        version = r.version
+        with _cache_lock:
+            if _cache_version[0] != version:
+                _cache.clear()
+                _cache_version[:] = [version, 0]
+            hit = _cache.get(key)
+            if hit is not None:
+                _cache.move_to_end(key)
+                return hit[0].copy(deep=False)
+        frame = compute(r)
     size = int(frame.memory_usage(deep=True).sum())
     with _cache_lock:
-        if _cache_engine[0] is current and size <= CACHE_BYTES and key not in _cache:
+        if _cache_version[0] == version and size <= CACHE_BYTES and key not in _cache:
             _cache[key] = (frame, size)
-            _cache_engine[1] += size
-            while _cache_engine[1] > CACHE_BYTES:
+            _cache_version[1] += size
+            while _cache_version[1] > CACHE_BYTES:
                 _, (_, freed) = _cache.popitem(last=False)
-                _cache_engine[1] -= freed
+                _cache_version[1] -= freed
     return frame.copy(deep=False)
 
 
 def clear_cache() -> None:
     with _cache_lock:
         _cache.clear()
-        _cache_engine[:] = [None, 0]
+        _cache_version[:] = [None, 0]
 
 
 def observations(f: Filters = Filters(), engine: sa.Engine | None = None, *,
@@ -79,10 +107,10 @@ def observations(f: Filters = Filters(), engine: sa.Engine | None = None, *,
     """The observations selected by ``f`` as a DataFrame (charts, tables); with ``limit``,
     only the first ``limit`` of them (DuckDB keeps the top rows, it does not sort them all)."""
     stmt = observations_select(f) if limit is None else observations_select(f).limit(limit)
-    return _cached(("observations", f, limit), engine, lambda e: _to_pandas(_arrow(stmt, e)))
+    return _cached(("observations", f, limit), engine, lambda r: _to_pandas(r.arrow(stmt)))
 
 
-# -- Summaries asked of DuckDB: what a page needs about a selection, not the selection --
+# -- Summaries asked of the store: what a page needs about a selection, not the selection --
 
 def _selected(f: Filters):
     """The selection ``f`` as a subquery to aggregate over (its order does not matter)."""
@@ -90,7 +118,7 @@ def _selected(f: Filters):
 
 
 def _summary(name: str, f: Filters, stmt, engine: sa.Engine | None) -> pd.DataFrame:
-    return _cached((name, f), engine, lambda e: _to_pandas(_arrow(stmt, e)))
+    return _cached((name, f), engine, lambda r: _to_pandas(r.arrow(stmt)))
 
 
 def count(f: Filters = Filters(), engine: sa.Engine | None = None) -> int:
@@ -159,11 +187,13 @@ def years_of(f: Filters = Filters(), engine: sa.Engine | None = None) -> tuple[i
 
 def table(name: str, engine: sa.Engine | None = None) -> pd.DataFrame:
     """A whole reference table (sources, areas, indicators, figures)."""
-    return _cached(("table", name), engine, lambda e: reference_table(name, e))
+    t = schema.metadata.tables[name]
+    stmt = sa.select(t).order_by(*t.primary_key.columns)  # as data.selection.reference_table
+    return _cached(("table", name), engine, lambda r: _to_pandas(r.arrow(stmt)))
 
 
 def period_of(obs_id: int, engine: sa.Engine | None = None) -> tuple[date | None, date] | None:
     """First and last day of one observation's period (what a click on its point selects)."""
-    with (reading(engine) if engine is not None else open_store().reader()) as r:
+    with (reading(engine) if engine is not None else one_reader()) as r:
         rows = r.rows(sa.select(o.c.period_start, o.c.period_end).where(o.c.obs_id == obs_id))
     return (rows[0].period_start, rows[0].period_end) if rows else None

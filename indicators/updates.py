@@ -6,18 +6,25 @@ import pandas as pd
 import sqlalchemy as sa
 
 from data import schema
-from data.engine import arrow, reader, to_pandas
+from data.engine import to_pandas
 from data.selection import Filters, by_end_of, day_after
+from data.stores import reading
 
 f, e, v = schema.intake_files, schema.intake_errors, schema.observation_vintages
 i, s, a = schema.indicators, schema.sources, schema.areas
 w, wv = schema.withdrawals, schema.withdrawn_values
 
 
-def _frame(engine, query) -> pd.DataFrame:
-    with (engine or reader()).connect() as conn:
-        result = conn.execute(query)
-        return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+def _reader(engine):
+    """A reader on ``engine`` when one is handed over, else the answer's (``query.one_reader``)."""
+    from indicators import query
+    return reading(engine) if engine is not None else query.one_reader()
+
+
+def _frame(engine, stmt) -> pd.DataFrame:
+    with _reader(engine) as r:
+        columns, rows = r.rows_named(stmt)
+    return pd.DataFrame(rows, columns=columns)
 
 
 def recent_files(limit: int = 30, engine: sa.Engine | None = None) -> pd.DataFrame:
@@ -90,7 +97,6 @@ def published_between(since, until, families: tuple[str, ...] = (), areas: tuple
     those of every page's rows plus ``previous_*``; ``change`` is ``revised`` or ``new``."""
     from datetime import date as _date
 
-    from indicators import query
     until = until or _date.today()
     after = day_after(since)  # None: nothing can be published after 31 December 9999
     window = (sa.select(*v.c)
@@ -104,8 +110,13 @@ def published_between(since, until, families: tuple[str, ...] = (), areas: tuple
     if areas:
         stmt = stmt.where(wide.c.area.in_(areas))
     stmt = stmt.order_by(wide.c.family, wide.c.indicator_id, wide.c.area, wide.c.period_end, wide.c.vintage)
-    engine = engine or reader()
-    frame = to_pandas(arrow(stmt, engine))
+    with _reader(engine) as r:  # one data version for the values, those they replaced and the earlier ones
+        return _published_between(r, stmt, since, engine)
+
+
+def _published_between(reader, stmt, since, engine) -> pd.DataFrame:
+    from indicators import query
+    frame = to_pandas(reader.arrow(stmt))
     cols = ("value", "qualifier", "period", "period_label", "source_cite_as", "locator", "quote", "published_at")
     for c in cols:
         frame[f"previous_{c}"] = None
@@ -117,7 +128,7 @@ def published_between(since, until, families: tuple[str, ...] = (), areas: tuple
     before = pd.DataFrame()
     if revised_ids:
         prev = sa.select(*v.c).where(v.c.obs_id.in_(revised_ids)).subquery("observations")
-        before = to_pandas(arrow(sa.select(*schema.wide_select(prev).subquery().c), engine))
+        before = to_pandas(reader.arrow(sa.select(*schema.wide_select(prev).subquery().c)))
     by_id = {int(r["obs_id"]): r for _i, r in before.iterrows()}
     # New values: the comparable value one could quote on ``since``.
     known = query.observations(Filters(indicators=tuple(frame["indicator_id"].unique()), as_of=since),
