@@ -25,7 +25,7 @@ PLOTLY_BUNDLE = "vendor/plotly-cartesian-4.1.1.min.js"
 
 
 def create_app() -> Dash:
-    ensure_built(serving=True)  # refuses a PostgreSQL store, which the pages cannot read yet
+    ensure_built(serving=True)  # refuses a PostgreSQL store with the watcher on (it files into DuckDB only)
     app = Dash(
         __name__,
         use_pages=True,
@@ -92,19 +92,22 @@ def create_app() -> Dash:
 
 
 def _never_blank(registry) -> None:
-    """A page whose layout fails shows a message saying so, in place of the page, instead of
+    """Each page is drawn with one reader of the store (so from one data version). A page
+    whose layout fails shows a message saying so, in place of the page, instead of
     an empty screen (Dash renders nothing when the page's callback answers 500). The error
     is logged with its traceback; the rest of the site keeps working."""
     import functools
     import logging
 
     from indicators import i18n
+    from indicators.query import one_reader
 
     def guarded(layout, path):
         @functools.wraps(layout)
         def draw(**query):
             try:
-                return layout(**query)
+                with one_reader():  # every read of the page: one data version
+                    return layout(**query)
             except Exception:
                 logging.getLogger(__name__).exception("page %s could not be drawn", path)
                 lang = "zh" if query.get("lang") == "zh" else "en"
@@ -147,10 +150,10 @@ def main(argv=None) -> None:
     p.add_argument("--port", type=int, default=int(settings.get("PKPI_PORT")),
                    help="port (default %(default)s)")
     args = p.parse_args(argv)
-    from data.build import PagesNeedDuckDB
+    from data.build import ServingRefused
     try:
         app = create_app()
-    except PagesNeedDuckDB as exc:
+    except ServingRefused as exc:
         raise SystemExit(f"not started: {exc}") from None
     from data.watcher import serve_dropbox
     serve_dropbox()  # the drop folder's folders, and its watcher unless PKPI_WATCH=0

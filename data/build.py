@@ -274,27 +274,37 @@ def _to_stderr(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-class PagesNeedDuckDB(RuntimeError):
-    """The dashboard was started on a PostgreSQL store, which its pages cannot read yet."""
+class ServingRefused(RuntimeError):
+    """The dashboard cannot serve this store with these settings; said before it starts."""
 
 
 def ensure_built(target: Path | None = None, serving: bool = False) -> bool:
     """Build the store if it does not exist yet (first run). True when it built.
 
     Several server workers may start at once: the first builds, the others find it built.
-    ``serving``: called by the dashboard, whose pages read only the DuckDB file so far.
+    ``serving``: called by the dashboard. Its pages read PostgreSQL as they read DuckDB, but
+    the drop folder's watcher does not file into PostgreSQL yet, so a PostgreSQL store is
+    served only with ``PKPI_WATCH=0``.
     """
     target = _target(target)
-    if serving and is_url(target):
-        raise PagesNeedDuckDB(
-            "PKPI_DATABASE_URL names a PostgreSQL store, but the dashboard's pages do not read "
-            "PostgreSQL yet (issue 16, in progress: see \"PostgreSQL (in progress)\" in the README). "
-            "Unset PKPI_DATABASE_URL to serve the DuckDB store; manage.py build, migrate-store and "
-            "export already work with it.")
+    if serving and is_url(target) and settings.watch_enabled():
+        raise ServingRefused(
+            "PKPI_DATABASE_URL names a PostgreSQL store, and the drop folder's watcher (PKPI_WATCH, on by "
+            "default) cannot file spreadsheets into PostgreSQL yet (issue 16, in progress: see "
+            "\"PostgreSQL (in progress)\" in the README). Set PKPI_WATCH=0 to serve the PostgreSQL store "
+            "without a watcher (every page and download reads it), or unset PKPI_DATABASE_URL to serve "
+            "the DuckDB store with its drop folder.")
     if is_url(target):  # PostgreSQL: tables are made by the build itself, in its transaction
-        if open_store(target).exists():
-            return False
-        return build(target, if_missing=True) is not None
+        try:
+            if open_store(target).exists():
+                return False
+            return build(target, if_missing=True) is not None
+        except sa.exc.OperationalError as exc:  # unreachable, login refused, ...
+            if not serving:
+                raise
+            from data.stores import describe
+            raise ServingRefused(f"cannot use the store at {describe(target)}: "
+                                 f"{str(exc.orig or exc).strip().splitlines()[0]}") from None
     if target.exists():
         if _current_layout(target):
             return False

@@ -53,17 +53,34 @@ def test_manage_build_says_when_postgres_cannot_be_reached(tmp_path):
     assert "Traceback" not in done.stderr and "hunter2" not in done.stderr + done.stdout
 
 
-def test_the_dashboard_refuses_a_postgres_store_it_cannot_serve_yet(tmp_path):
-    """The pages read only the DuckDB file so far: started with PKPI_DATABASE_URL, the server
-    says so and stops instead of serving errors (and never touches the database)."""
+def _serve(url: str, home: Path, **env: str) -> subprocess.CompletedProcess:
     from tests.conftest import free_port
-
-    url = f"postgresql:///nowhere?host={tmp_path}&port=1&password=hunter2"
-    done = subprocess.run([sys.executable, "app.py", "--port", str(free_port())], cwd=REPO, capture_output=True,
+    return subprocess.run([sys.executable, "app.py", "--port", str(free_port())], cwd=REPO, capture_output=True,
                           text=True, timeout=300, env={**os.environ, "PKPI_DATABASE_URL": url,
-                                                       "PKPI_HOME": str(tmp_path), "PKPI_WATCH": "0"})
+                                                       "PKPI_HOME": str(home), **env})
+
+
+def test_the_dashboard_refuses_the_drop_folder_watcher_on_postgres(tmp_path):
+    """The pages read PostgreSQL, but the watcher files only into DuckDB so far: started with
+    PKPI_DATABASE_URL and the watcher on (the default), the server says so and stops instead
+    of watching a folder it cannot file (and never touches the database)."""
+    url = f"postgresql:///nowhere?host={tmp_path}&port=1&password=hunter2"
+    env = {k: v for k, v in os.environ.items() if k != "PKPI_WATCH"}
+    done = subprocess.run([sys.executable, "app.py", "--port", "1"], cwd=REPO, capture_output=True, text=True,
+                          timeout=300, env={**env, "PKPI_DATABASE_URL": url, "PKPI_HOME": str(tmp_path)})
     assert done.returncode == 1
-    assert done.stderr.strip().startswith("not started: PKPI_DATABASE_URL names a PostgreSQL store, but the "
-                                          "dashboard's pages do not read PostgreSQL yet")
+    message = done.stderr.strip()
+    assert message.startswith("not started: PKPI_DATABASE_URL names a PostgreSQL store, and the drop "
+                              "folder's watcher (PKPI_WATCH, on by default) cannot file"), message
+    assert "Set PKPI_WATCH=0" in message
+    assert "Traceback" not in done.stderr and "hunter2" not in done.stderr
+    assert not (tmp_path / "pkpi.duckdb").exists()
+
+
+def test_the_dashboard_says_when_postgres_cannot_be_reached(tmp_path):
+    url = f"postgresql:///nowhere?host={tmp_path}&port=1&password=hunter2"
+    done = _serve(url, tmp_path, PKPI_WATCH="0")
+    assert done.returncode == 1
+    assert done.stderr.strip().startswith("not started: cannot use the store at postgresql:///nowhere"), done.stderr
     assert "Traceback" not in done.stderr and "hunter2" not in done.stderr
     assert not (tmp_path / "pkpi.duckdb").exists()
