@@ -19,7 +19,6 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from data import schema, vocabulary as vocab
-from data.engine import reader
 from data.intake import AREA_FIELDS, INDICATOR_FIELDS, OBSERVATION_FIELDS, SHEETS, SOURCE_FIELDS
 
 _HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
@@ -60,14 +59,15 @@ _INSTRUCTIONS = [
 
 def lists(engine: sa.Engine | None = None) -> dict[str, list[tuple]]:
     """Ids in the store now, for the drop-down lists."""
-    with (engine or reader()).connect() as conn:
+    from data.stores import open_store, reading
+    with (reading(engine) if engine is not None else open_store().reader()) as r:  # DuckDB or PostgreSQL
         i, a, s = schema.indicators, schema.areas, schema.sources
         return {
-            "indicators": conn.execute(sa.select(i.c.indicator_id, i.c.name_en, i.c.unit, i.c.family)
-                                       .order_by(i.c.indicator_id)).all(),
-            "areas": conn.execute(sa.select(a.c.area_id, a.c.name_en).order_by(a.c.area_id)).all(),
-            "sources": conn.execute(sa.select(s.c.source_id, s.c.cite_as, s.c.date)
-                                    .order_by(s.c.date_start.desc(), s.c.source_id)).all(),
+            "indicators": r.rows(sa.select(i.c.indicator_id, i.c.name_en, i.c.unit, i.c.family)
+                                 .order_by(i.c.indicator_id)),
+            "areas": r.rows(sa.select(a.c.area_id, a.c.name_en).order_by(a.c.area_id)),
+            "sources": r.rows(sa.select(s.c.source_id, s.c.cite_as, s.c.date)
+                              .order_by(s.c.date_start.desc(), s.c.source_id)),
         }
 
 
