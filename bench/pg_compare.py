@@ -174,19 +174,19 @@ def _statements(duck) -> dict:
         "family chart as of 2015-01-01": query.observations_select(
             query.Filters(families=("cpas",), indicators=cpas, as_of=date(2015, 1, 1))),
     }
-    # The summaries' statements, recorded on their way to DuckDB (still answered, so nothing
-    # else changes), as the Sources page and the Overview ask for them.
-    real = query._arrow
+    # The summaries' statements, recorded on their way to the store (still answered, so
+    # nothing else changes), as the Sources page and the Overview ask for them.
+    real = query._summary
     for name, ask in (("whole store: per report (Sources)", query.per_source),
                       ("whole store: latest per indicator (Overview)", query.latest)):
-        def recording(stmt, engine, name=name):
+        def recording(key, f, stmt, engine, name=name):
             cases[name] = stmt
-            return real(stmt, engine)
-        query._arrow = recording
+            return real(key, f, stmt, engine)
+        query._summary = recording
         try:
             ask(query.Filters(), engine=duck)
         finally:
-            query._arrow = real
+            query._summary = real
     return cases
 
 
