@@ -60,10 +60,10 @@ def test_a_reader_killed_over_its_memory_gives_a_rejection_not_a_retry(home):
 
 
 def test_a_reader_over_its_time_is_stopped_and_the_file_rejected(home, monkeypatch):
-    """A second of processor time (the reader's imports not counted) is less than 20,000
+    """A second of processor time (the reader's imports not counted) is less than 90,000
     rows take."""
     big = workbook(home / "dropbox" / "inbox" / "slow.xlsx",
-                   [obs(period=f"{1900 + n // 12}-{n % 12 + 1:02d}", value=n) for n in range(20000)])
+                   [obs(period=f"{1900 + n // 12}-{n % 12 + 1:02d}", value=n) for n in range(90000)])
     original = sha(big)
     outcome = process_isolated(big, seconds=1)
     assert outcome.status == "rejected" and outcome.errors[0].msg == "reader-out-of-time", outcome.message
@@ -72,7 +72,7 @@ def test_a_reader_over_its_time_is_stopped_and_the_file_rejected(home, monkeypat
     assert sha(home / "dropbox" / "rejected" / kept) == original
     # With time enough, the same content dropped again is read and accepted.
     again = workbook(home / "dropbox" / "inbox" / "slow.xlsx",
-                     [obs(period=f"{1900 + n // 12}-{n % 12 + 1:02d}", value=n) for n in range(20000)])
+                     [obs(period=f"{1900 + n // 12}-{n % 12 + 1:02d}", value=n) for n in range(90000)])
     done = process_isolated(again)
     assert done.status == "accepted", done.message
 
