@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from data.selection import EXPORT_COLUMNS, Filters, iter_observations, observations_select
 from data.sqltext import number_text  # also makes isnan and contains compile for PostgreSQL
-from data.stores import open_store, reading
+from data.stores import reader_for
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -113,7 +113,7 @@ def _sql_lines(f: Filters, engine, line_of) -> Iterator[tuple[int, str]]:
     ``c0, c1, ...`` of the query's own statement (``_sql_safe`` of each export column), a run
     of indicators at a time (so memory is bounded by a run, not the store), all through one
     reader (one data version for the whole file)."""
-    with (reading(engine) if engine is not None else open_store().reader()) as r:
+    with reader_for(engine) as r:
         yield from _sql_runs(f, r, line_of)
 
 
@@ -210,12 +210,8 @@ class TooManyRows(ValueError):
 
 def count_rows(f: Filters = Filters(), engine=None) -> int:
     """How many rows an export of ``f`` has (one grouped count, no row fetched)."""
-    with _one_reader(engine) as r:
+    with reader_for(engine) as r:
         return _count(f, r)
-
-
-def _one_reader(engine):
-    return reading(engine) if engine is not None else open_store().reader()
 
 
 def _count(f: Filters, reader) -> int:
@@ -236,7 +232,7 @@ def export_xlsx(out: IO[bytes] | Path | str, f: Filters = Filters(), engine=None
     value through openpyxl took 650 MB and over three minutes for 400,000 rows (the query
     sorted the whole store before the first row, and each cell was a Python object).
     ``export_xlsx_rowwise`` is the openpyxl-only reference it is tested against."""
-    with _one_reader(engine) as r:  # one data version for the count, the sources and the rows
+    with reader_for(engine) as r:  # one data version for the count, the sources and the rows
         n = _count(f, r)
         if n > XLSX_MAX_ROWS:
             raise TooManyRows(n, XLSX_MAX_ROWS)

@@ -131,6 +131,6 @@ def reference_table(name: str, engine: sa.Engine | None = None) -> pd.DataFrame:
 
 
 def _reader(engine: sa.Engine | None):
-    from data.stores import open_store, reading  # the stores import nothing from here
+    from data.stores import reader_for  # the stores import nothing from here
 
-    return reading(engine) if engine is not None else open_store().reader()
+    return reader_for(engine)

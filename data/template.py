@@ -59,8 +59,8 @@ _INSTRUCTIONS = [
 
 def lists(engine: sa.Engine | None = None) -> dict[str, list[tuple]]:
     """Ids in the store now, for the drop-down lists."""
-    from data.stores import open_store, reading
-    with (reading(engine) if engine is not None else open_store().reader()) as r:  # DuckDB or PostgreSQL
+    from data.stores import reader_for
+    with reader_for(engine) as r:  # DuckDB or PostgreSQL
         i, a, s = schema.indicators, schema.areas, schema.sources
         return {
             "indicators": r.rows(sa.select(i.c.indicator_id, i.c.name_en, i.c.unit, i.c.family)

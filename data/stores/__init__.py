@@ -87,6 +87,12 @@ def reading(engine: sa.Engine) -> ContextManager[Reader]:
     return on_engine(engine)
 
 
+def reader_for(engine: sa.Engine | None = None) -> ContextManager[Reader]:
+    """A reader on ``engine`` when one is handed over (a test's store, a writer's snapshot),
+    else a reader of the current version of the store the settings name."""
+    return reading(engine) if engine is not None else open_store().reader()
+
+
 def is_url(where) -> bool:
     """``where`` names a PostgreSQL store (a ``postgresql://`` URL) rather than a file."""
     return isinstance(where, str) and where.split(":", 1)[0].split("+", 1)[0] in ("postgresql", "postgres")
