@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 
-from data.plaintext import visible
+from data.plaintext import HIDDEN, visible
 
 LANGUAGES = ("en", "zh")
 
@@ -380,24 +380,23 @@ WORDS: dict[str, tuple[str, str]] = {
 
 def shown_name(name: str) -> str:
     """A file name as logs, reports and pages show it: control characters (a line break
-    could forge a log line) and the invisible direction marks (which reorder what follows)
-    are written as escapes, ``\\n`` or ``\\u202e``; a backslash is doubled so that an
-    escape cannot be faked either."""
+    could forge a log line) and every character the cell rule calls invisible
+    (``data.plaintext.HIDDEN``: direction marks reorder what follows) are written as
+    escapes, ``\\n`` or ``\\u202e``; a backslash is doubled so that an escape cannot be
+    faked either."""
     out = []
     for ch in name:
         code = ord(ch)
         if ch == "\\":
             out.append("\\\\")
-        elif code < 0x20 or 0x7F <= code < 0xA0 or code in _INVISIBLE:
+        elif code < 0x20 or HIDDEN.match(ch):  # line breaks too, and what the cell rule refuses
             out.append({"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(ch) or
-                       (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"))
+                       (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000
+                        else f"\\U{code:08x}"))
         else:
             out.append(ch)
     return "".join(out)
 
-
-# Direction marks and overrides, and the line and paragraph separators.
-_INVISIBLE = frozenset([0x200E, 0x200F, 0x061C, 0x2028, 0x2029, *range(0x202A, 0x202F), *range(0x2066, 0x206A)])
 
 
 def word(key: str) -> dict:

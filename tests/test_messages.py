@@ -102,3 +102,19 @@ def test_a_problem_stored_before_message_ids_keeps_its_english():
     assert messages.error_text(unknown, "zh") == "Later."
     broken = {"msg": "value-not-number", "params": "{}", "message": "Missing its parameter."}
     assert messages.error_text(broken, "zh") == "Missing its parameter."
+
+
+def test_a_file_name_shows_every_invisible_character_the_cell_rule_knows_as_an_escape():
+    """File names and cells share one list of invisible characters (data.plaintext.HIDDEN):
+    a zero-width space or a byte-order mark in a name was shown as is, though a cell holding
+    it is refused, because the name's escaping kept a shorter list of its own."""
+    from data.messages import shown_name
+    from data.plaintext import HIDDEN
+
+    assert shown_name("a\u200bb\ufeffc.xlsx") == "a\\u200bb\\ufeffc.xlsx"
+    assert shown_name("tag\U000e0041.csv") == "tag\\U000e0041.csv"
+    assert shown_name("two\nlines\u202e.xlsx") == "two\\nlines\\u202e.xlsx"
+    for code in range(0x110000):
+        ch = chr(code)
+        if HIDDEN.match(ch):
+            assert ch not in shown_name(f"x{ch}y"), hex(code)
