@@ -2,7 +2,15 @@
 client keeps asking it for pages: copies that stall half-way are read whole, once; links,
 folders, pipes, sockets and long Chinese names never stop the intake; and a watcher killed
 (SIGKILL) after the swap and before the move leaves the file to be filed once, by the
-watcher that takes over."""
+watcher that takes over.
+
+The stalled copies and the hostile inbox are served by gunicorn with two workers, the
+deployment: what they test is the watcher's own logic (the settle time, the writer's open
+file, the refusal of entries that are not files), the same code in either server, and gunicorn
+adds what the dev server lacks (a second worker whose watcher stands by and must not say or
+read anything twice). The dev server (``python app.py``, the watcher a thread beside request
+threads) serves the kill test below, test_intake_hostile_server.py's far cells and
+test_intake_server.py's dropped template."""
 from __future__ import annotations
 
 import json
@@ -57,10 +65,8 @@ class Gunicorn:
         return self.proc.wait(timeout=timeout)
 
 
-def serve(home, kind: str, extra: dict):
-    """(process, url, log) of a dev server (``python app.py``) or gunicorn with two workers."""
-    if kind == "dev":
-        return start_server(home, extra)
+def serve(home, extra: dict):
+    """(process, url, log) of gunicorn with two workers."""
     g = Gunicorn(home, {"PKPI_WATCH": "1", **extra})
     return g, g.url, g.log
 
@@ -119,14 +125,13 @@ def write_in_two_parts(source, target, cut: int, pause: float, close_between: bo
                              "close" if close_between else "open"])
 
 
-@pytest.mark.parametrize("kind", ["dev", "gunicorn"])
-def test_copies_that_stall_are_read_whole_once(home, tmp_path, kind):
+def test_copies_that_stall_are_read_whole_once(home, tmp_path):
     """The red team's case: a CSV written in two parts with a 7 s pause at a line boundary, and
     an .xlsx cut the same way; with a 3 s settle time the pause outlasts it, and only the
     writer's open file shows that the copy is not finished. A third copy closes the file in
     its pause: the settle time covers it. Each is read once, whole, and kept byte for byte."""
     assert process(workbook(home / "dropbox" / "inbox" / "declare.xlsx", [obs()])).status == "accepted"
-    proc, url, log = serve(home, kind, {"PKPI_POLL_SECONDS": "0.5", "PKPI_SETTLE_SECONDS": "3"})
+    proc, url, log = serve(home, {"PKPI_POLL_SECONDS": "0.5", "PKPI_SETTLE_SECONDS": "3"})
     client = Client(url)
     try:
         staging = tmp_path / "staging"
@@ -172,14 +177,13 @@ def test_copies_that_stall_are_read_whole_once(home, tmp_path, kind):
     assert "waiting   open.csv: Still being written: the program python" in log.read_text()
 
 
-@pytest.mark.parametrize("kind", ["dev", "gunicorn"])
-def test_hostile_inbox_never_stops_the_intake(home, tmp_path, kind):
+def test_hostile_inbox_never_stops_the_intake(home, tmp_path):
     """Links (to /etc/passwd, to the live store, to a folder), a folder named x.xlsx, a named
     pipe, a socket, names of 76, 80 and 83 Chinese characters and a name with a line break,
     all at once: the refused entries are said once each and left unread, every file is
     filed, and the server answers throughout."""
     sock = hostile_inbox(home, tmp_path)
-    proc, url, log = serve(home, kind, {"PKPI_POLL_SECONDS": "0.5"})
+    proc, url, log = serve(home, {"PKPI_POLL_SECONDS": "0.5"})
     client = Client(url)
     box = home / "dropbox" / "inbox"
     try:
