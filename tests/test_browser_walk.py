@@ -95,6 +95,18 @@ def test_the_checks_catch_what_they_are_for():
         assert not problems(good, ids), good
 
 
+@pytest.fixture(scope="module")
+def walk_page(browser, browser_context_args):
+    """One browser tab for the whole walk. Each case still navigates to its own address and
+    reads the page it draws; what carries over from case to case is the HTTP cache (the
+    site's scripts, a few MB, fetched and compiled once instead of once a case), and nothing
+    else: the site keeps no view state in the browser (no cookies, no local or session
+    storage; every view is in its address)."""
+    context = browser.new_context(**browser_context_args)
+    yield context.new_page()
+    context.close()
+
+
 def _rendered_text(page) -> str:
     """The page's text as a reader can reach it: every collapsed section opened."""
     page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
@@ -102,7 +114,8 @@ def _rendered_text(page) -> str:
 
 
 @pytest.mark.parametrize("url,lang", list(_cases()))
-def test_every_page_reads_without_decoding(server, page, store_ids, url, lang):
+def test_every_page_reads_without_decoding(server, walk_page, store_ids, url, lang):
+    page = walk_page
     page.set_viewport_size({"width": 1400, "height": 1000})
     response = page.goto(server + url)
     assert response.ok
@@ -132,9 +145,10 @@ def _pdf_text(page, server, query: str) -> str:
 # has, in each language; tests/test_pdf.py prints it on its own too, in both languages.
 @pytest.mark.parametrize("query", [f"?asof={ASOF}&area=MINUSMA", f"?asof={ASOF}&since=2023-01-01",
                                    f"?asof={ASOF}&since=2023-01-01&lang=zh", ""])
-def test_brief_pdf_text_keeps_every_figure_apart_from_its_marker(server, page, store_ids, query):
+def test_brief_pdf_text_keeps_every_figure_apart_from_its_marker(server, walk_page, store_ids, query):
     """Each figure on the note is followed by its marker "[n]" in the PDF's text: "7 [1]",
     never "71"; and the PDF's text has nothing to decode."""
+    page = walk_page
     page.goto(server + "/brief" + query)
     page.wait_for_selector("#brief-page")
     figures = page.evaluate("""() => [...document.querySelectorAll('#brief-page .fn-ref')].map(ref => {
