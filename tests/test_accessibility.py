@@ -16,12 +16,24 @@ def axe():
     return Axe()
 
 
+# Parts of a page audited by another case, where they are the same: the bad "asof" and "from"
+# are set aside with a message, so the Data page's table (284 rows, most of axe's 30 s on that
+# page) is the table of "/data", cell for cell; this case audits the rest of the page, the
+# messages about the bad input above all.
+AUDITED_ELSEWHERE = {"/data?asof=2023-09-31&from=abc": ["#data-table"]}
+
+
 @pytest.mark.parametrize("path", PAGES)
 def test_no_serious_accessibility_violation(server, page, axe, path):
     page.goto(server + path)
     page.wait_for_selector("h1")
     page.wait_for_load_state("networkidle")
-    violations = [v for v in axe.run(page).response["violations"] if v["impact"] in ("serious", "critical")]
+    skip = AUDITED_ELSEWHERE.get(path)
+    context = {"exclude": [[selector] for selector in skip]} if skip else None
+    if skip:
+        assert all(page.locator(selector).count() == 1 for selector in skip)  # excluded, not missing
+    violations = [v for v in axe.run(page, context=context).response["violations"]
+                  if v["impact"] in ("serious", "critical")]
     assert not violations, [(v["id"], v["nodes"][0]["target"], v["help"]) for v in violations]
 
 
