@@ -16,6 +16,17 @@ def axe():
     return Axe()
 
 
+@pytest.fixture(scope="module")
+def audit_page(browser, browser_context_args):
+    """One browser tab for every page audited. Each case still loads its own address (a new
+    document, axe injected into it afresh); what carries over is the HTTP cache of the site's
+    scripts, nothing else: the site keeps no state in the browser (no cookies, no local or
+    session storage; every view is in its address)."""
+    context = browser.new_context(**browser_context_args)
+    yield context.new_page()
+    context.close()
+
+
 # Parts of a page audited by another case, where they are the same: the bad "asof" and "from"
 # are set aside with a message, so the Data page's table (284 rows, most of axe's 30 s on that
 # page) is the table of "/data", cell for cell; this case audits the rest of the page, the
@@ -24,7 +35,8 @@ AUDITED_ELSEWHERE = {"/data?asof=2023-09-31&from=abc": ["#data-table"]}
 
 
 @pytest.mark.parametrize("path", PAGES)
-def test_no_serious_accessibility_violation(server, page, axe, path):
+def test_no_serious_accessibility_violation(server, audit_page, axe, path):
+    page = audit_page
     page.goto(server + path)
     page.wait_for_selector("h1")
     page.wait_for_load_state("networkidle")
