@@ -99,7 +99,7 @@ def _never_blank(registry) -> None:
     import functools
     import logging
 
-    from indicators import i18n
+    from data.translation import gettext_for
     from indicators.query import one_reader
 
     def guarded(layout, path):
@@ -111,7 +111,7 @@ def _never_blank(registry) -> None:
             except Exception:
                 logging.getLogger(__name__).exception("page %s could not be drawn", path)
                 lang = "zh" if query.get("lang") == "zh" else "en"
-                _ = i18n.gettext_for(lang)
+                _ = gettext_for(lang)
                 return html.Div([
                     html.H1(_("This page could not be drawn")),
                     html.P(_("Something went wrong on the server while drawing this page with this "

@@ -119,7 +119,7 @@ class Selection:
     year_from: int | None = None
 
     def filters(self):
-        from indicators.query import Filters
+        from data.selection import Filters
         return Filters(indicators=self.indicators, families=(self.family,),
                        start=date(self.year_from, 1, 1) if self.year_from else None)
 
@@ -139,14 +139,16 @@ def figures_json(frame) -> str:
 
 def floor(sel: Selection, engine) -> int:
     """The DuckDB query + figures + JSON, nothing else (no cache). Returns JSON bytes."""
-    from indicators import query
-    frame = query._to_pandas(query._arrow(query.observations_select(sel.filters()), engine))
+    from data.engine import arrow, to_pandas
+    from data.selection import observations_select
+    frame = to_pandas(arrow(observations_select(sel.filters()), engine))
     return len(figures_json(frame))
 
 
 def query_only(sel: Selection, engine) -> int:
-    from indicators import query
-    return query._arrow(query.observations_select(sel.filters()), engine).num_rows
+    from data.engine import arrow
+    from data.selection import observations_select
+    return arrow(observations_select(sel.filters()), engine).num_rows
 
 
 def data_floor(family: str, engine, limit: int = 1000) -> int:
@@ -155,11 +157,12 @@ def data_floor(family: str, engine, limit: int = 1000) -> int:
     import sqlalchemy as sa
     from dash._utils import to_json
 
-    from indicators import query
-    stmt = query.observations_select(query.Filters(families=(family,) if family else ()))
+    from data.engine import arrow, to_pandas
+    from data.selection import Filters, observations_select
+    stmt = observations_select(Filters(families=(family,) if family else ()))
     count = stmt.with_only_columns(sa.func.count(), maintain_column_froms=True).order_by(None)
-    rows = query._to_pandas(query._arrow(stmt.limit(limit), engine))
-    n = int(query._arrow(count, engine).column(0)[0].as_py())
+    rows = to_pandas(arrow(stmt.limit(limit), engine))
+    n = int(arrow(count, engine).column(0)[0].as_py())
     return len(to_json({"count": n, "rows": rows.to_dict("records")}))
 
 
@@ -167,9 +170,10 @@ class NaiveMemory:
     """Baseline 1: every observation in a pandas DataFrame, masked per request."""
 
     def __init__(self, engine):
-        from indicators import query
+        from data.engine import arrow, to_pandas
+        from data.selection import observations_select
         t0 = time.perf_counter()
-        self.frame = query._to_pandas(query._arrow(query.observations_select(), engine))
+        self.frame = to_pandas(arrow(observations_select(), engine))
         self.load_s = time.perf_counter() - t0
 
     def answer(self, sel: Selection) -> int:
@@ -230,6 +234,7 @@ def render_breakdown(family: str, engine_path: Path, reps: int = 3) -> dict:
     if not dash.page_registry:  # pages register themselves once a Dash app exists
         import app as dashboard
         dashboard.create_app()
+    from data.selection import Filters
     from indicators import query, registry
     from indicators.view import View
     from layouts import family as page
@@ -246,7 +251,7 @@ def render_breakdown(family: str, engine_path: Path, reps: int = 3) -> dict:
             query.clear_cache()
         view = View.from_query({}, family)
         everything = step("family frame (query.observations of the whole family)",
-                          lambda: query.observations(query.Filters(families=(family,))))
+                          lambda: query.observations(Filters(families=(family,))))
         catalog = step("catalog (registry.family_catalog)", registry.family_catalog, everything)
         resolved = page.resolve(view, catalog)
         step("chart query (query.observations)", lambda: query.observations(resolved.filters()))

@@ -14,7 +14,7 @@ stores, the project's own statements (``indicators.query``) compiled for each:
 - two whole-store summaries: values and indicators per report (the Sources page) and the
   latest value of every indicator (the Overview).
 
-Each answer is fetched whole and turned into Arrow, as ``indicators.query._arrow`` does for
+Each answer is fetched whole and turned into Arrow, as ``data.engine.arrow`` does for
 DuckDB (psycopg gives Python rows: that conversion is part of PostgreSQL's time, and is
 reported apart too). The two stores' answers are compared row for row before anything is
 timed. Results: printed, and written as JSON to ``bench/results/pg-compare.json``.
@@ -93,7 +93,7 @@ def _pg_compiled(stmt) -> tuple[str, dict]:
 
 
 def _pg_arrow(conn, stmt) -> pa.Table:
-    """The answer as Arrow, as ``indicators.query._arrow`` gives DuckDB's: psycopg hands over
+    """The answer as Arrow, as ``data.engine.arrow`` gives DuckDB's: psycopg hands over
     Python rows, turned into Arrow columns here (part of PostgreSQL's time)."""
     sql, params = _pg_compiled(stmt)
     with conn.cursor() as cur:
@@ -165,14 +165,15 @@ def _median(samples: list[dict], key: str) -> float:
 
 def _statements(duck) -> dict:
     """The statements the pages send, made by the project's own functions."""
+    from data.selection import Filters, observations_select
     from indicators import query
 
     cpas = tuple(f"bench_{k:04d}" for k in range(5))
     cases = {
-        "family chart (5 indicators)": query.observations_select(
-            query.Filters(families=("cpas",), indicators=cpas)),
-        "family chart as of 2015-01-01": query.observations_select(
-            query.Filters(families=("cpas",), indicators=cpas, as_of=date(2015, 1, 1))),
+        "family chart (5 indicators)": observations_select(
+            Filters(families=("cpas",), indicators=cpas)),
+        "family chart as of 2015-01-01": observations_select(
+            Filters(families=("cpas",), indicators=cpas, as_of=date(2015, 1, 1))),
     }
     # The summaries' statements, recorded on their way to the store (still answered, so
     # nothing else changes), as the Sources page and the Overview ask for them.
@@ -184,7 +185,7 @@ def _statements(duck) -> dict:
             return real(key, f, stmt, engine)
         query._summary = recording
         try:
-            ask(query.Filters(), engine=duck)
+            ask(Filters(), engine=duck)
         finally:
             query._summary = real
     return cases
@@ -200,8 +201,7 @@ def main(argv=None) -> dict:
     import psycopg
 
     from bench import synth
-    from data.engine import reader
-    from indicators import query
+    from data.engine import arrow, reader
     from tests.pgcluster import Cluster, _postmaster_pid
 
     cpu0 = _cpu()
@@ -240,13 +240,13 @@ def main(argv=None) -> dict:
         cases = _statements(duck)
         timings: dict = {}
         for name, stmt in cases.items():
-            d, p = query._arrow(stmt, duck), _pg_arrow(pg, stmt)
+            d, p = arrow(stmt, duck), _pg_arrow(pg, stmt)
             if d.num_rows != p.num_rows or d.to_pylist() != p.to_pylist():
                 raise SystemExit(f"{name}: DuckDB and PostgreSQL give different answers "
                                  f"({d.num_rows} and {p.num_rows} rows)")
             ds, ps = [], []
             for _ in range(args.reps):  # alternating, so both see the same load
-                ds.append(meter(query._arrow, stmt, duck)[1])
+                ds.append(meter(arrow, stmt, duck)[1])
                 ps.append(meter(_pg_arrow, pg, stmt)[1])
             timings[name] = {
                 "rows": d.num_rows,

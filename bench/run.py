@@ -51,8 +51,9 @@ WORKER_CONFIGS = {
 
 def default_indicators(engine, family: str) -> tuple[str, ...]:
     """What the family page charts before anyone chooses (the registry's own rule)."""
+    from data.selection import Filters
     from indicators import query, registry
-    frame = query.observations(query.Filters(families=(family,)), engine=engine)
+    frame = query.observations(Filters(families=(family,)), engine=engine)
     return registry.default_indicators(registry.family_catalog(frame))
 
 
@@ -210,7 +211,8 @@ RESULT = {"rows": stats["rows"], "seconds": s, "sha256": hashlib.sha256(open(OUT
 """,
             "pandas to_csv of the whole frame": """
 import time
-from indicators.query import EXPORT_COLUMNS, observations
+from data.selection import EXPORT_COLUMNS
+from indicators.query import observations
 t = time.perf_counter(); frame = observations()
 frame[list(EXPORT_COLUMNS)].to_csv(OUT, index=False, encoding="utf-8-sig")
 RESULT = {"rows": len(frame), "seconds": time.perf_counter() - t}

@@ -5,7 +5,7 @@ import dash
 from dash import Input, Output, State, html, no_update
 
 from callbacks.urlstate import keep_url_in_step
-from indicators import i18n
+from data.translation import gettext_for
 from indicators.query import one_reader
 from indicators.view import View
 from layouts.brief import ID, families_of, note, search
@@ -29,7 +29,7 @@ def update(scope, families, since, context):
         with one_reader():  # the whole note from one data version
             return note(view, chosen), f"/brief.pdf{search(view, chosen)}", search(view, chosen)
     except Exception as exc:  # never a traceback in the browser
-        _ = i18n.gettext_for(view.lang)
+        _ = gettext_for(view.lang)
         return html.P(_("The note could not be made: {error}").format(error=exc), className="message error"), \
             no_update, no_update
 

@@ -6,7 +6,7 @@ from dash import Input, Output, State, html, no_update
 
 from callbacks.cache import per_data_version
 from callbacks.urlstate import keep_url_in_step
-from indicators import i18n
+from data.translation import gettext_for
 from layouts.data import ID, count_label, download_href, rows, search, selection, view_from
 
 
@@ -29,7 +29,7 @@ def filter_table(family, text, areas, year_from, year_to, context):
     try:
         frame, total = selection(view)
     except Exception as exc:  # never a traceback in the browser
-        _ = i18n.gettext_for(view.lang)
+        _ = gettext_for(view.lang)
         message = _("The table could not be filtered: {error}").format(error=exc)
         return [], message, no_update, no_update
     count = count_label(total, view.lang)

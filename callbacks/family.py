@@ -10,7 +10,8 @@ from dash.exceptions import PreventUpdate
 from callbacks.cache import per_data_version
 from callbacks.shell import filter_problems
 from callbacks.urlstate import keep_url_in_step
-from indicators import i18n, query
+from data.translation import gettext_for
+from indicators import query
 from indicators.view import View
 from layouts.family import cid, drawn_key, render
 
@@ -47,7 +48,7 @@ def update(indicators, areas, year_from, year_to, selection, point, context, dra
     except PreventUpdate:
         raise
     except Exception as exc:  # never a traceback in the browser
-        _ = i18n.gettext_for(view.lang)
+        _ = gettext_for(view.lang)
         message = _("This view could not be drawn: {error}").format(error=exc)
         return [html.P(message, className="message error")], [], no_update, None
 

@@ -153,13 +153,13 @@ def document(body, lang: str, title: str = "Briefing note") -> str:
 
 def brief_document(query_args: dict) -> str:
     """The briefing note the /brief page shows for these URL parameters, as a document."""
-    from indicators import i18n
+    from data.translation import gettext_for
     from indicators.query import one_reader
     from layouts.brief import brief_view, note
     view, families = brief_view(query_args)
     with one_reader():  # the whole note from one data version
         body = note(view, families)
-    return document(body, view.lang, i18n.gettext_for(view.lang)("Briefing note"))
+    return document(body, view.lang, gettext_for(view.lang)("Briefing note"))
 
 
 # --- The PDF's text -------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import dash
 from dash import Input, Output, State, clientside_callback, html
 
 from data import vocabulary as vocab
+from data.translation import LANGUAGES, gettext_for
 from indicators import i18n
 from indicators.view import EXPECT_DAY, Problem, View
 
@@ -36,7 +37,7 @@ def _family_of(pathname: str | None) -> str | None:
 def status(view: View, pathname: str | None) -> list:
     """What every page says above itself: the as-of date in force, and every part of its
     address that could not be used (the rest of the view is shown)."""
-    _ = i18n.gettext_for(view.lang)
+    _ = gettext_for(view.lang)
     today = date.today()
     if view.as_of and view.as_of > today:  # nothing is published after today: the latest values
         said = _("As of {day}, a day still to come: this page shows the latest values, everything "
@@ -67,7 +68,7 @@ def filter_problems(view: View) -> list:
     """The problems of a view made from a page's filter boxes, ready to put above its answer."""
     if not view.problems:
         return []
-    _ = i18n.gettext_for(view.lang)
+    _ = gettext_for(view.lang)
     return [problems_block(view, _("Part of these filters could not be used, and was left out:"))]
 
 
@@ -100,7 +101,7 @@ def shell(pathname, search):
             view = view.checked()
         except FileNotFoundError:
             pass  # no store yet: the page itself says so
-    _ = i18n.gettext_for(view.lang)
+    _ = gettext_for(view.lang)
     keep = view.keep()
     links = []
     for page in _pages():
@@ -109,7 +110,7 @@ def shell(pathname, search):
         links.append(html.A(label, href=keep.href(page["relative_path"]), **current))
     other = "en" if view.lang == "zh" else "zh"
     day = view.as_of.isoformat() if view.as_of else ""
-    return (links, _("Peacekeeping Performance Indicators"), i18n.LANGUAGES[other], i18n.HTML_LANG[other],
+    return (links, _("Peacekeeping Performance Indicators"), LANGUAGES[other], i18n.HTML_LANG[other],
             _("As of"), day, _("Apply"), _("Today"), _("Pick the as-of date from a calendar"),
             asof_texts(view.lang), status(view, pathname))
 

@@ -18,10 +18,10 @@ import sqlalchemy as sa
 from dash import Input, Output, State
 from flask import Response, abort
 
+from data import translation as i18n
 from data.access import request_is_staff
 from data.dropbox import Folders, inbox_files
 from data.watcher import status as watch_status
-from indicators import i18n
 from indicators import updates as log
 from layouts.updates_parts import ID, content, reading_status, signature
 

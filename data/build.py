@@ -24,8 +24,6 @@ from data.stores import default_target, is_url, open_store, reading
 # deterministic order makes two builds from the same files identical.
 _ORDER = ("indicator_id", "area", "period", "source_id")
 
-meta = schema.meta  # defined with the other tables; still importable from here
-
 _REFERENCE = (("sources", "source_id"), ("areas", "area_id"), ("indicators", "indicator_id"))
 
 

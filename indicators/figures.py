@@ -22,8 +22,8 @@ import numpy as np
 import pandas as pd
 
 from data import vocabulary as vocab
+from data.translation import N_, gettext_for
 from indicators import i18n, registry
-from indicators.i18n import N_
 
 # Okabe–Ito, without its yellow (too faint on white for a line): colour-blind safe.
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
@@ -99,7 +99,7 @@ HOVER_TEMPLATE = ("<b>%{meta[0]}</b><br>%{customdata[1]} · %{customdata[2]}<br>
 
 def hover_parts(cols: dict[str, list], lang: str = "en") -> tuple[list, list[list]]:
     """(meta, customdata) of one trace's rows (``columns``): see ``HOVER_TEMPLATE``."""
-    _ = i18n.gettext_for(lang)
+    _ = gettext_for(lang)
     stated = _("stated by {who}")
     revised = "<br>" + _("revised: an earlier value was replaced")
     speakers = cols["stated_by"]
@@ -129,7 +129,7 @@ def point_labels(rows, lang: str = "en") -> list[str]:
     gives it ("more than 35,000"), and a mark if it was revised; empty for an exact value that
     was never revised. One label per point: the qualifier is never said twice."""
     cols = _cols(rows)
-    _ = i18n.gettext_for(lang)
+    _ = gettext_for(lang)
     mark = _("revised")
     values = registry.value_labels(cols, lang)
     return [(v if q not in (None, "exact") else "") + ((" · " if q not in (None, "exact") else "") + mark if r else "")
@@ -219,7 +219,7 @@ _MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", 
 def kind_text(cls: str, label: str, lang: str = "en") -> str:
     """How a legend says what kind of period a series is made of, in words (empty for
     calendar years, the common case): "fiscal years (July–June)", "January–August"."""
-    _ = i18n.gettext_for(lang)
+    _ = gettext_for(lang)
     if cls == "fiscal":
         return _("fiscal years, July–June")
     if cls == "point":  # "as of" values are the plain case: the marker shape says it
@@ -377,7 +377,7 @@ def figure(frame: pd.DataFrame, unit: str, selection=None, title: str = "", lang
     month) are bars labelled with their periods, not points on a time axis. Series whose
     sizes differ tenfold or more are small multiples, one panel each, on a shared time axis.
     ``title`` is kept for callers; the page shows it above the chart."""
-    _ = i18n.gettext_for(lang)
+    _ = gettext_for(lang)
     cols = _cols(frame)
     indicator_order = list(dict.fromkeys(cols["indicator_id"]))
     area_order = list(dict.fromkeys(cols["area"]))
@@ -573,7 +573,7 @@ def figure(frame: pd.DataFrame, unit: str, selection=None, title: str = "", lang
 
 def thinning_note(fig: dict, lang: str = "en") -> str:
     """What a caption says when a chart shows fewer points than it has values."""
-    _ = i18n.gettext_for(lang)
+    _ = gettext_for(lang)
     if not fig["layout"].get("meta", {}).get("thinned"):
         return ""
     return _("Dense series are thinned to the lowest and highest value of each stretch of time. "
@@ -616,7 +616,7 @@ SUMMARY_SERIES = 20
 def caption(frame, lang: str = "en") -> str:
     """``Sources: A/73/480, para 84; S/2023/646, para 44``: every plotted point's citation
     (the first ``CAPTION_CITATIONS`` of them when there are more, and how many more)."""
-    _ = i18n.gettext_for(lang)
+    _ = gettext_for(lang)
     cols = _cols(frame)
     cites = list(dict.fromkeys(registry.citations(cols)))
     if not cites:
@@ -640,7 +640,7 @@ def readable(text, names: dict[str, str] | None = None, lang: str = "en") -> str
     tests/test_curated.py checks it, so the CSV export reads the same.)"""
     if not isinstance(text, str) or not text.strip() or text.strip().lower() in ("nan", "none"):
         return ""
-    _ = i18n.gettext_for(lang)
+    _ = gettext_for(lang)
     names = names or {}
 
     def name(match) -> str:
@@ -684,7 +684,7 @@ _GLYPHS = {"circle": "●", "circle-open": "○", "diamond": "◆", "square": "�
 
 def marker_key(rows, lang: str = "en") -> str:
     """What the marker shapes of a chart mean, for the kinds of period it draws."""
-    _ = i18n.gettext_for(lang)
+    _ = gettext_for(lang)
     kinds = [k for k in SYMBOLS if k in set(_cols(rows)["span_class"]) and k != "cumulative"]
     if len(kinds) < 2:
         return ""
@@ -693,7 +693,7 @@ def marker_key(rows, lang: str = "en") -> str:
 
 
 def _series_text(cols: dict[str, list], lang: str) -> str:
-    _ = i18n.gettext_for(lang)
+    _ = gettext_for(lang)
     n = len(cols["obs_id"])
     if n <= SUMMARY_VALUES:
         return "; ".join(f"{v} ({p})" for v, p in zip(registry.value_labels(cols, lang),
@@ -716,7 +716,7 @@ def _series_text(cols: dict[str, list], lang: str) -> str:
 def summary(frame: pd.DataFrame, unit: str, lang: str = "en") -> str:
     """A short text alternative: what the chart shows, value by value (long series and many
     series summarised)."""
-    _ = i18n.gettext_for(lang)
+    _ = gettext_for(lang)
     cols = _cols(frame)
     if not cols["obs_id"]:
         return _("No values.")

@@ -1,10 +1,10 @@
-"""Interface language (English or Chinese): catalogues (``data.translation``), Babel formatting.
+"""Interface language (English or Chinese): numbers, days and periods formatted with Babel.
 
 Strings in the code are English and wrapped in ``_()``; ``locales/zh/LC_MESSAGES/
-messages.po`` holds their Chinese. The catalogue is compiled in memory when first used, so
-no binary ``.mo`` file is kept in the repository; ``tests/test_i18n.py`` fails when a
-string in the code has no Chinese translation. Numbers and dates are formatted for the
-chosen language with Babel.
+messages.po`` holds their Chinese, and ``data.translation`` the catalogues (``gettext_for``,
+``N_``, ``language``: the data layer writes answers in both languages too). The catalogue is
+compiled in memory when first used, so no binary ``.mo`` file is kept in the repository;
+``tests/test_i18n.py`` fails when a string in the code has no Chinese translation.
 """
 from __future__ import annotations
 
@@ -14,12 +14,9 @@ from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from babel.dates import format_date
 from babel.numbers import format_decimal
 
-# The catalogues themselves are the data layer's (it writes answers in both languages too);
-# these names stay importable from here, where the pages have always found them.
-from data.translation import LANGUAGES, LOCALE_DIR, LOCALES, N_, gettext_for, language, translations
+from data.translation import LOCALES, language
 
-__all__ = ["LANGUAGES", "LOCALE_DIR", "LOCALES", "HTML_LANG", "N_", "gettext_for", "language", "translations",
-           "span_zh", "number", "babel_number", "day", "period_zh"]
+__all__ = ["HTML_LANG", "span_zh", "number", "babel_number", "day", "period_zh"]
 
 _INF = float("inf")
 HTML_LANG = {"en": "en", "zh": "zh-Hans"}

@@ -18,18 +18,14 @@ import pandas as pd
 import sqlalchemy as sa
 
 from data import schema
-from data.engine import arrow as _arrow, compiled as _compiled, raw_connection as _raw, to_pandas as _to_pandas
-from data.selection import (EXPORT_COLUMNS, Filters, iter_observations, observations_as_of as _as_of,
-                            observations_select)
+from data.engine import to_pandas as _to_pandas
+from data.selection import Filters, observations_select
 from data.stores import Reader, open_store, reading
 
 # The select, its filters and the export columns are the data layer's (``data.selection``),
-# and so is running a select (``data.engine``); they stay importable from here under their
-# old names for code written against this module.
-__all__ = ["EXPORT_COLUMNS", "Filters", "observations_select", "iter_observations", "observations", "count",
-           "catalog", "latest", "per_source", "areas_of", "years_of", "table", "period_of", "clear_cache",
-           "one_reader",
-           "_arrow", "_compiled", "_raw", "_to_pandas", "_as_of"]
+# and so is running a select (``data.engine``): import them from there.
+__all__ = ["observations", "count", "catalog", "latest", "per_source", "areas_of", "years_of", "table",
+           "period_of", "clear_cache", "one_reader"]
 
 o = schema.observations
 

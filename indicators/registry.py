@@ -7,6 +7,7 @@ import pandas as pd
 
 from data import vocabulary as vocab
 from data.plaintext import visible
+from data.translation import gettext_for
 from indicators import i18n
 
 _SUPERSCRIPT = dict(zip("0123456789abcdefghijklmnoprstuvwxyz*",
@@ -267,7 +268,7 @@ def change_label(latest_row, previous, lang: str = "en") -> str:
     """The change a tile states: a difference only between two exact values; otherwise both
     values with their qualifiers ("more than 35,000 → more than 80,000"); a comparison the
     report makes in one sentence is shown as it makes it."""
-    _ = i18n.gettext_for(lang)
+    _ = gettext_for(lang)
     kind = comparison(latest_row, previous)
     if kind == "none":
         return _("No earlier comparable value in the reports.")

@@ -23,7 +23,7 @@ from urllib.parse import urlencode
 
 from data import vocabulary as vocab
 from data.selection import SEARCH_CHARS, SEARCH_WORDS, Filters
-from indicators.i18n import N_, gettext_for
+from data.translation import N_, gettext_for
 
 _ID = re.compile(r"^[A-Za-z0-9_.\-]{1,80}$")
 _DAY = re.compile(r"^([0-9]{4})-([0-9]{2})-([0-9]{2})$")  # ASCII digits only

@@ -15,6 +15,7 @@ import dash
 from dash import dcc, html
 
 from data import vocabulary as vocab
+from data.translation import gettext_for
 from indicators import figures, i18n, query, registry, updates
 from indicators.view import View, parse_ids
 
@@ -63,14 +64,14 @@ OTHERS = 1  # indicators a family block states beside its headline (the page is 
 
 
 def _stated(row, lang: str) -> list:
-    _ = i18n.gettext_for(lang)
+    _ = gettext_for(lang)
     if row["stated_by"] == "Secretariat":
         return []
     return ["；" if lang == "zh" else "; ", _("stated by {who}").format(who=registry.speaker(row, lang))]
 
 
 def _sentence(latest_row, previous, notes: Footnotes, lang: str) -> html.P:
-    _ = i18n.gettext_for(lang)
+    _ = gettext_for(lang)
     name = registry.name(latest_row, lang)
     value = registry.value_label(latest_row, lang)
     period = registry.period_label(latest_row, lang)
@@ -98,7 +99,7 @@ def _sentence(latest_row, previous, notes: Footnotes, lang: str) -> html.P:
 def _other_sentence(row, headline, notes: Footnotes, lang: str) -> html.Li:
     """One more indicator's latest value; its area is named only where it differs from the
     headline's (the note is one page)."""
-    _ = i18n.gettext_for(lang)
+    _ = gettext_for(lang)
     sep = "：" if lang == "zh" else ": "
     where = _("({period})").format(period=registry.period_label(row, lang)) if row["area"] == headline["area"] \
         else _("({period}, {area})").format(period=registry.period_label(row, lang), area=registry.area(row, lang))
@@ -135,7 +136,7 @@ def _family_block(family: str, view: View, notes: Footnotes, lang: str) -> html.
 
 def scope_name(view: View, lang: str) -> str:
     """The note's scope in words: "all peacekeeping operations", or the areas' names."""
-    _ = i18n.gettext_for(lang)
+    _ = gettext_for(lang)
     if not view.areas:
         return _("all peacekeeping operations")
     areas = query.table("areas").set_index("area_id")
@@ -151,7 +152,7 @@ def scope_name(view: View, lang: str) -> str:
 
 
 def _footnote(n: int, r, lang: str) -> html.Li:
-    _ = i18n.gettext_for(lang)
+    _ = gettext_for(lang)
     day = i18n.day(date.fromisoformat(str(r["source_date"])[:10]), lang) if _is_day(r["source_date"]) \
         else str(r["source_date"])
     parts = [f"{registry.citation(r)} ({day}). " if lang == "en" else f"{registry.citation(r)}（{day}）。",
@@ -172,7 +173,7 @@ def _is_day(text) -> bool:
 
 def _since_section(view: View, families: tuple[str, ...], notes: Footnotes, lang: str) -> html.Section:
     """What was published or revised after ``view.since`` and by the note's date."""
-    _ = i18n.gettext_for(lang)
+    _ = gettext_for(lang)
     until = view.as_of or date.today()
     changed = updates.published_between(view.since, until, families, view.areas)
     if not changed.empty:  # in the note's order of families
@@ -219,7 +220,7 @@ def _since_section(view: View, families: tuple[str, ...], notes: Footnotes, lang
 
 def note(view: View, families: tuple[str, ...]) -> html.Article:
     """The briefing note itself."""
-    _ = i18n.gettext_for(view.lang)
+    _ = gettext_for(view.lang)
     lang = view.lang
     notes = Footnotes()
     scope = scope_name(view, lang)
@@ -256,7 +257,7 @@ def note(view: View, families: tuple[str, ...]) -> html.Article:
 
 def layout(**query_args):
     view, families = brief_view(query_args)
-    _ = i18n.gettext_for(view.lang)
+    _ = gettext_for(view.lang)
     try:
         missions = query.table("areas")
         body = note(view, families)

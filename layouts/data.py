@@ -7,8 +7,8 @@ import pandas as pd
 from dash import dash_table, dcc, html
 
 from data import vocabulary as vocab
+from data.translation import N_, gettext_for
 from indicators import i18n, query, registry
-from indicators.i18n import N_
 from indicators.view import View
 
 dash.register_page(__name__, path="/data", name="Data", name_zh="数据", title="Data · Peacekeeping indicators",
@@ -24,7 +24,7 @@ COLUMNS = [("indicator", N_("Indicator")), ("area_text", N_("Area")), ("period_t
 
 
 def columns(lang: str) -> list[dict]:
-    _ = i18n.gettext_for(lang)
+    _ = gettext_for(lang)
     return [{"id": c, "name": _(label), **({"type": "numeric"} if c == "value" else {})} for c, label in COLUMNS]
 
 
@@ -62,7 +62,7 @@ def view_from(family, text, areas, year_from, year_to, context: dict | None = No
 
 
 def count_label(n: int, lang: str = "en") -> str:
-    _ = i18n.gettext_for(lang)
+    _ = gettext_for(lang)
     if n > MAX_ROWS:
         return _("{count} rows (the first {shown} are shown; the download has all {count})").format(
             count=i18n.number(n, lang), shown=i18n.number(MAX_ROWS, lang))
@@ -72,7 +72,7 @@ def count_label(n: int, lang: str = "en") -> str:
 def layout(**query_args):
     family = query_args.get("family", "")
     view = View.from_query(query_args, family if family in vocab.FAMILIES else "")
-    _ = i18n.gettext_for(view.lang)
+    _ = gettext_for(view.lang)
     try:
         areas = query.table("areas")
         frame, total = selection(view)

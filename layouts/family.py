@@ -1,6 +1,6 @@
 """One page per indicator family: linked charts, shared filters, and a source panel.
 
-Every family in ``indicators.vocabulary.FAMILIES`` gets a page at ``/<family>``. The page
+Every family in ``data.vocabulary.FAMILIES`` gets a page at ``/<family>``. The page
 state lives in the URL (see ``indicators.view``): opening a permalink rebuilds the same
 view here, server-side, and the callbacks keep the URL up to date as it changes.
 """
@@ -15,6 +15,7 @@ from dash import dcc, html
 
 from data import vocabulary as vocab
 from data.selection import Filters
+from data.translation import gettext_for
 from indicators import figures, i18n, query, registry, updates
 from indicators.view import View
 
@@ -67,7 +68,7 @@ def id_names(lang: str) -> dict[str, str]:
 
 
 def source_item(r, lang: str, clicked: bool = False, names: dict[str, str] | None = None) -> html.Article:
-    _ = i18n.gettext_for(lang)
+    _ = gettext_for(lang)
     link = html.A(registry.citation(r), href=r["source_url"], target="_blank", rel="noopener") \
         if r["source_url"] else html.Span(registry.citation(r))
     value = registry.value_label(r, lang)
@@ -100,7 +101,7 @@ def source_item(r, lang: str, clicked: bool = False, names: dict[str, str] | Non
 
 def revision_history(r, lang: str) -> html.Details:
     """Every earlier value of a revised one, each with its own citation."""
-    _ = i18n.gettext_for(lang)
+    _ = gettext_for(lang)
     earlier = updates.history(r["indicator_id"], r["area"], r["period"])
     earlier = earlier[earlier["obs_id"] != r["obs_id"]]
     items = [html.Li([f"{registry.value_label({**h, 'unit': r['unit']}, lang)} · {h['source_cite_as']}, "
@@ -112,7 +113,7 @@ def revision_history(r, lang: str) -> html.Details:
 
 
 def source_panel(view: View) -> list:
-    _ = i18n.gettext_for(view.lang)
+    _ = gettext_for(view.lang)
     if not view.selection:
         return [html.H2(_("Sources")),
                 html.P(_("Click a point, or drag across a period on any chart, to see each value's "
@@ -151,7 +152,7 @@ def _data_table(view: View, cols: dict[str, list]) -> list:
     """The chart's values (``figures.columns``) as a table, each with a "Show sources" link
     (the keyboard's way to select a value's period; the chart needs a pointer). A long table
     lists the latest ``TABLE_ROWS`` values and says where the rest are."""
-    _ = i18n.gettext_for(view.lang)
+    _ = gettext_for(view.lang)
     lang = view.lang
     total = len(cols["obs_id"])
     rows = range(total)
@@ -185,7 +186,7 @@ def chart_block(view: View, unit: str, cols: dict[str, list], catalog_all: pd.Da
                 figure_refs: pd.DataFrame, cumulative: bool | None = None) -> html.Figure:
     """One chart of the values of one unit (``figures.columns``), with its caption, notes,
     downloads and text alternative."""
-    _ = i18n.gettext_for(view.lang)
+    _ = gettext_for(view.lang)
     term = vocab.UNITS.get(unit)
     unit_name = (term.name_en if view.lang == "en" else term.name_zh) if term else unit
     title = unit_name[:1].upper() + unit_name[1:] + (_(": cumulative totals") if cumulative else "")
@@ -240,7 +241,7 @@ PINNED = {"conduct": ("sea_allegations",)}
 def pending_block(view: View, indicator: pd.Series, refs: pd.DataFrame) -> html.Figure:
     """The place of a series whose values exist only in a report's figure: where they are and
     how to add them (they are drawn as soon as a dropped spreadsheet brings them)."""
-    _ = i18n.gettext_for(view.lang)
+    _ = gettext_for(view.lang)
     name = indicator["name_en"] if view.lang == "en" else indicator["name_zh"]
     where = [html.Li(_("{source}, figure {figure} ({caption}): the values are drawn in the figure and "
                        "not stated in the text, so they cannot be quoted from it.").format(
@@ -277,7 +278,7 @@ def _pending(view: View, catalog: pd.DataFrame, indicators_table: pd.DataFrame,
 
 def render(view: View, catalog: pd.DataFrame | None = None) -> tuple[list, list, str]:
     """(charts, source panel, URL search) for a view. Shared by the layout and the callbacks."""
-    _ = i18n.gettext_for(view.lang)
+    _ = gettext_for(view.lang)
     if catalog is None:
         catalog = _catalog(view)
     indicators_table = query.table("indicators")
@@ -313,7 +314,7 @@ def layout(page_family: str, **query_args):
     # The page's family comes from its path; a ``family`` in the query is reported by View.
     family = page_family
     view = View.from_query(query_args, family)
-    _ = i18n.gettext_for(view.lang)
+    _ = gettext_for(view.lang)
     family_only = Filters(families=(family,), as_of=view.as_of)
     try:
         catalog = _catalog(view)

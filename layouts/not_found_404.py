@@ -6,7 +6,7 @@ from __future__ import annotations
 import dash
 from dash import html
 
-from indicators import i18n
+from data.translation import gettext_for
 from indicators.view import View
 
 dash.register_page(__name__, path="/not-found", name="Not found", name_zh="未找到",
@@ -15,7 +15,7 @@ dash.register_page(__name__, path="/not-found", name="Not found", name_zh="未�
 
 def layout(**query_args):
     view = View.from_query({k: v for k, v in query_args.items() if k in ("lang", "asof")})
-    _ = i18n.gettext_for(view.lang)
+    _ = gettext_for(view.lang)
     keep = view.keep()
     return html.Div([
         html.H1(_("Page not found"), id="not-found-title"),

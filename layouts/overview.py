@@ -7,6 +7,7 @@ from dash import dcc, html
 
 from data import vocabulary as vocab
 from data.selection import Filters
+from data.translation import gettext_for
 from indicators import figures, i18n, query, registry
 from indicators.view import View
 
@@ -27,7 +28,7 @@ def _has_trend(series) -> bool:
 
 
 def _tile(family: str, view: View) -> html.Article | None:
-    _ = i18n.gettext_for(view.lang)
+    _ = gettext_for(view.lang)
     lang = view.lang
     latest_row, previous, series = registry.headline_for(Filters(as_of=view.as_of), family)
     if latest_row is None:
@@ -63,7 +64,7 @@ def _tile(family: str, view: View) -> html.Article | None:
 
 
 def _indicator_row(r, view: View) -> html.Tr:
-    _ = i18n.gettext_for(view.lang)
+    _ = gettext_for(view.lang)
     stated = [] if r["stated_by"] == "Secretariat" else \
         [html.Span(" · " + _("stated by {who}").format(who=registry.speaker(r, view.lang)), className="stated-by")]
     return html.Tr([
@@ -81,7 +82,7 @@ def _indicator_row(r, view: View) -> html.Tr:
 
 def layout(**query_args):
     view = View.from_query(query_args)
-    _ = i18n.gettext_for(view.lang)
+    _ = gettext_for(view.lang)
     try:
         everything = Filters(as_of=view.as_of)
         latest = query.latest(everything)

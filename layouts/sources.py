@@ -5,6 +5,7 @@ import dash
 from dash import html
 
 from data.selection import Filters
+from data.translation import gettext_for
 from indicators import i18n, query, registry
 from indicators.view import View
 
@@ -43,7 +44,7 @@ def _date_label(src, lang: str) -> str:
 
 def _report(src, counts, view: View, figs) -> html.Section:
     lang, as_of = view.lang, view.as_of
-    _ = i18n.gettext_for(lang)
+    _ = gettext_for(lang)
     mine_f = Filters(sources=(src["source_id"],), as_of=as_of)
     mine = query.observations(mine_f, limit=LISTED)
     hit = counts[counts["source_id"] == src["source_id"]]
@@ -97,7 +98,7 @@ def _report(src, counts, view: View, figs) -> html.Section:
 
 def layout(**query_args):
     view = View.from_query(query_args)
-    _ = i18n.gettext_for(view.lang)
+    _ = gettext_for(view.lang)
     try:
         sources = query.table("sources")
         counts = query.per_source(Filters(as_of=view.as_of))

@@ -6,7 +6,7 @@ from dash import dcc, html
 
 from data import settings
 from data.access import request_is_staff
-from indicators import i18n
+from data.translation import gettext_for
 from indicators.view import View
 from layouts.updates_parts import ID, content, reading_status, signature
 
@@ -18,7 +18,7 @@ dash.register_page(__name__, path="/updates", name="Updates", name_zh="更新",
 
 def layout(**query_args):
     lang = View.from_query(query_args).lang
-    _ = i18n.gettext_for(lang)
+    _ = gettext_for(lang)
     staff = request_is_staff()  # data.access: PKPI_STAFF_NETWORKS
     inbox = settings.dropbox_dir() / "inbox"
     where = ([_("Save the file, close it, and save or copy it into this folder: "),

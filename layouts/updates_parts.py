@@ -24,10 +24,10 @@ from data import withdraw
 from data.dropbox import Folders, inbox_files
 from data.messages import error_text, render, shown_name, summary_text
 from data.plaintext import visible
+from data.translation import N_, gettext_for
 from data.watcher import Status, status as watch_status, why_waiting
-from indicators import i18n, registry
+from indicators import registry
 from indicators import updates as log
-from indicators.i18n import N_
 
 ID = "updates"
 _STATUS = {"accepted": N_("Accepted"), "rejected": N_("Not loaded"), "duplicate": N_("Already applied"),
@@ -65,7 +65,7 @@ def _clock(value: datetime | None) -> str:
 def reading_status(lang: str = "en", state: Status | None = None, staff: bool = False) -> list:
     """One plain paragraph: who reads the inbox and when it last looked, or how to file a
     file while nobody does (to the public: whether files are being read, and when)."""
-    _ = i18n.gettext_for(lang)
+    _ = gettext_for(lang)
     state = state or watch_status()
     if not staff:
         if state.reading:
@@ -106,7 +106,7 @@ def _value(r, prefix: str = "", lang: str = "en") -> str:
 
 
 def _errors_table(r, lang: str) -> list:
-    _ = i18n.gettext_for(lang)
+    _ = gettext_for(lang)
     intake_id, count, stored = r["intake_id"], r["error_count"], visible(r["stored_name"])
     errors = log.file_errors(intake_id)
     rows = [html.Tr([html.Td(x.sheet or "—"), html.Td(x.row or "—"), html.Td(x.column or "—"),
@@ -142,7 +142,7 @@ def _message(problem, lang: str) -> str:
 
 
 def _values_table(intake_id: int, added: int, lang: str) -> list:
-    _ = i18n.gettext_for(lang)
+    _ = gettext_for(lang)
     obs = log.file_observations(intake_id)
     if obs.empty:
         return [html.P(_("No value was added or changed: every row was already published exactly so."),
@@ -180,7 +180,7 @@ def _values_table(intake_id: int, added: int, lang: str) -> list:
 def summary(r, done: dict, lang: str, staff: bool = False) -> str:
     """What happened to a file, in the reader's language (the stored summary is English);
     to the public, without a file's name or a refused file's contents."""
-    _ = i18n.gettext_for(lang)
+    _ = gettext_for(lang)
     status = r["status"]
     if status == "accepted":
         parts = [_("Accepted. New values: {added}; revised values: {revised}.").format(
@@ -213,7 +213,7 @@ def summary(r, done: dict, lang: str, staff: bool = False) -> str:
 
 def _public_changes(d, lang: str) -> list[str]:
     """What a withdrawal changed, without the names of the later files it left alone."""
-    _ = i18n.gettext_for(lang)
+    _ = gettext_for(lang)
     out = withdraw.changes(d["removed"], d["restored"], 0, [], lang)
     if d["superseded"]:
         out.append(_("Values later files had already revised, which stay as those files have them: "
@@ -222,7 +222,7 @@ def _public_changes(d, lang: str) -> list[str]:
 
 
 def _file(r, open_: bool, done: dict, lang: str, staff: bool = False) -> html.Details:
-    _ = i18n.gettext_for(lang)
+    _ = gettext_for(lang)
     status = r["status"]
     body = []
     if status in ("rejected", "refused") and staff:
@@ -252,7 +252,7 @@ def _file(r, open_: bool, done: dict, lang: str, staff: bool = False) -> html.De
 
 
 def _withdrawals(frame, lang: str, staff: bool = False) -> list:
-    _ = i18n.gettext_for(lang)
+    _ = gettext_for(lang)
     if frame.empty:
         return [html.P(_("No file has been withdrawn."), className="hint", id=f"{ID}-withdrawals")]
     how = {"inbox": N_("by a request saved into the inbox ({request})"),
@@ -283,7 +283,7 @@ def _withdrawals(frame, lang: str, staff: bool = False) -> list:
 
 def content(lang: str = "en", staff: bool = False) -> list:
     """The inbox and the recent files, as the page shows them now (to staff, or the public)."""
-    _ = i18n.gettext_for(lang)
+    _ = gettext_for(lang)
     state = watch_status()
     waiting = []
     for path in inbox_files(Folders.default()) if staff else []:

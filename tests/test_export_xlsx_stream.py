@@ -11,7 +11,7 @@ from openpyxl import load_workbook
 
 from callbacks import routes
 from data import export
-from indicators.query import Filters
+from data.selection import Filters
 
 
 def _cells(book, name):

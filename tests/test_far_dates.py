@@ -108,10 +108,11 @@ def test_far_since_on_the_briefing_note_says_nothing_was_published(server, page)
 def test_query_bounds_by_the_end_of_any_day(engine):
     from datetime import date
 
+    from data.selection import Filters
     from indicators import query, updates
-    latest = query.observations(query.Filters(), engine=engine)
-    assert len(query.observations(query.Filters(as_of=date.max), engine=engine)) == len(latest)
-    assert query.observations(query.Filters(as_of=date.min), engine=engine).empty
+    latest = query.observations(Filters(), engine=engine)
+    assert len(query.observations(Filters(as_of=date.max), engine=engine)) == len(latest)
+    assert query.observations(Filters(as_of=date.min), engine=engine).empty
     assert updates.published_between(date.max, date.max, engine=engine).empty
     assert len(updates.published_between(date.min, date.max, engine=engine)) >= len(latest)
 

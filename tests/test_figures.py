@@ -10,12 +10,13 @@ import pandas as pd
 import pytest
 
 from data import vocabulary as vocab
+from data.selection import Filters
 from indicators import figures, query, registry
 
 
 @pytest.fixture(scope="module")
 def curated(engine):
-    return query.observations(query.Filters(), engine=engine)
+    return query.observations(Filters(), engine=engine)
 
 
 @pytest.fixture(scope="module")
@@ -153,7 +154,7 @@ def test_latest_and_headlines_from_duckdb_match_the_frame_rules(engine, store, m
     they must be what the frame rules (registry.latest, registry.headline) give."""
     monkeypatch.setenv("PKPI_DB", str(store))
     query.clear_cache()
-    f = query.Filters(as_of=as_of)
+    f = Filters(as_of=as_of)
     whole = query.observations(f)
     mine = query.latest(f)
     theirs = registry.latest(whole)
@@ -212,7 +213,7 @@ ALL_YEARS = (date(1900, 1, 1), date(2030, 12, 31))
 def _views(family_mod, family, lang="en"):
     """The page as it opens, and with every indicator of the family ticked."""
     from indicators.view import View
-    catalog = query.catalog(query.Filters(families=(family,)))
+    catalog = query.catalog(Filters(families=(family,)))
     yield View(family=family, lang=lang)
     yield View(family=family, lang=lang, indicators=tuple(catalog["indicator_id"]))
 
@@ -397,7 +398,7 @@ def test_family_pages_leave_nothing_to_decode(store, monkeypatch, lang):
 
 def test_clicked_value_comes_first_in_the_source_panel(store, monkeypatch):
     family = _pages(store, monkeypatch)
-    rows = query.observations(query.Filters(indicators=("fatalities_malicious_acts",)))
+    rows = query.observations(Filters(indicators=("fatalities_malicious_acts",)))
     seven = rows[rows["value"] == 7].iloc[0]
     wide = (date(1948, 1, 1), date(2023, 12, 31))  # also takes in the "since 1948" and "since 2013" totals
     view = family.View(family="fatalities", indicators=("fatalities_malicious_acts",), selection=wide)
@@ -452,7 +453,7 @@ def test_tile_sparklines_keep_few_ticks_labelled_by_period(store, monkeypatch, l
     query.clear_cache()
     drawn = 0
     for family in vocab.FAMILIES:
-        latest_row, _previous, series = registry.headline_for(query.Filters(), family)
+        latest_row, _previous, series = registry.headline_for(Filters(), family)
         if latest_row is None or len(series) < 2:
             continue
         full = figures.figure(series, latest_row["unit"], lang=lang)["layout"]["xaxis"]

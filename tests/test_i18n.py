@@ -7,6 +7,7 @@ from pathlib import Path
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
+from data.translation import gettext_for
 from indicators import i18n
 
 REPO = Path(__file__).resolve().parent.parent
@@ -39,10 +40,10 @@ def test_translations_keep_their_placeholders():
 
 
 def test_catalogue_compiles_and_translates():
-    _ = i18n.gettext_for("zh")
+    _ = gettext_for("zh")
     assert _("Overview") == "概览"
-    assert i18n.gettext_for("en")("Overview") == "Overview"
-    assert i18n.gettext_for("xx")("Overview") == "Overview"  # unknown language: English
+    assert gettext_for("en")("Overview") == "Overview"
+    assert gettext_for("xx")("Overview") == "Overview"  # unknown language: English
 
 
 def test_numbers_and_dates_per_language():

@@ -14,6 +14,7 @@ from openpyxl import load_workbook
 from data.build import build
 from data.dropbox import process, process_inbox
 from data.engine import reader
+from data.selection import Filters
 from indicators import query, updates
 from tests.intake_helpers import (COUNT, SHARE, SOURCE, data_dump, env_for, folder, manage, obs,
                                   query as sql, workbook)
@@ -30,7 +31,7 @@ def inbox(home, name):
 
 
 def latest(home, indicator):
-    return query.observations(query.Filters(indicators=(indicator,)), engine=reader(home / "pkpi.duckdb"))
+    return query.observations(Filters(indicators=(indicator,)), engine=reader(home / "pkpi.duckdb"))
 
 
 def test_filled_template_is_accepted_with_citations(home):
@@ -267,7 +268,6 @@ def test_as_of_shows_the_vintage_current_at_that_date(home):
     a value is revised; the curated values of a report count from the last day of its date."""
     from datetime import timedelta
 
-    from data.selection import Filters
     from indicators.query import observations
     store = home / "pkpi.duckdb"
     (ind, area, period, value, source, locator, quote), = sql(

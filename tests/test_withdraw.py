@@ -12,6 +12,7 @@ import pytest
 from data.build import build
 from data.dropbox import process
 from data.engine import reader
+from data.selection import Filters
 from data.store import utc_now
 from data.withdraw import Refused, withdraw
 from indicators import query
@@ -34,7 +35,7 @@ def drop(home, name, rows, **kw):
 
 
 def values(home, as_of=None, indicator=IND):
-    got = query.observations(query.Filters(indicators=(indicator,), as_of=as_of), engine=reader(home / "pkpi.duckdb"))
+    got = query.observations(Filters(indicators=(indicator,), as_of=as_of), engine=reader(home / "pkpi.duckdb"))
     return {(r["period"]): (r["value"], r["quote"]) for _i, r in got.iterrows()}
 
 
