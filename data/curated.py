@@ -123,10 +123,14 @@ def read_tables(folder: Path = CURATED) -> tuple[dict[str, list[Row]], list[Issu
                             issues.append(Issue("missing-cell", rel, line, field["name"], "", "is required"))
                         continue
                     try:
-                        _typed(field.get("type", "string"), value)
+                        typed = _typed(field.get("type", "string"), value)
                     except ValueError:
                         issues.append(Issue("type-error", rel, line, field["name"], value,
                                             f"is not a {field['type']}"))
+                    else:  # the drop folder's rule: finite, and below 1e15 (every store writes it alike)
+                        bad = rules.storable(typed, value) if field.get("type") == "number" else None
+                        if bad is not None:
+                            issues.append(Issue(bad.code, rel, line, field["name"], value, bad.message))
                     allowed = field.get("constraints", {}).get("enum")
                     if allowed and value not in allowed:
                         issues.append(Issue("constraint-error", rel, line, field["name"], value,

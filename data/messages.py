@@ -177,6 +177,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "value-not-a-number": ("This is not a number. Type the number alone: 25.6 or 1067.",
                            "这不是数字。请只键入数字：25.6 或 1067。"),
     "value-not-finite": ("This is not a finite number.", "这不是有限的数字。"),
+    "value-too-large": (
+        "{text} is too large: a value must be smaller than 1,000,000,000,000,000 (10^15), plus or minus. "
+        "No indicator counts anything near that, so check the number (an id, a phone number or a serial "
+        "number typed in the value column?).",
+        "{text} 太大：数值的绝对值必须小于 1,000,000,000,000,000（10^15）。没有任何指标的数值接近这个量级，"
+        "请检查该数字（是否把编号、电话号码或序列号键入了数值列？）。"),
     "percent-scale": (
         "{text} looks like a fraction, but {indicator} is measured in percent. Type {percent} for {percent} %, "
         "or format the cell as a percentage (Home > %). If the value really is below one percent, type it "

@@ -44,7 +44,7 @@ _SCRIPT_TAIL = re.compile(r"s\s*c\s*r\s*i\s*p\s*t\s*:", re.IGNORECASE | re.ASCII
 CHAR_REF = re.compile(r"&(?:#[0-9]+;?|#[xX][0-9A-Fa-f]+;?|[A-Za-z][A-Za-z0-9]*;)")
 
 _NAMED = {"&" + name for name in html.entities.html5 if name.endswith(";")}
-_NAMES = {"\t": "TAB", "\n": "LINE FEED", "\r": "CARRIAGE RETURN"}
+_NAMES = {"\x00": "NULL", "\t": "TAB", "\n": "LINE FEED", "\r": "CARRIAGE RETURN"}
 
 
 def clean(text: str) -> bool:

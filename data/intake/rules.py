@@ -331,7 +331,7 @@ def value(v, f: Field, unit_: str | None, indicator: str | None):
             if unit_ is not None and unit_ not in PERCENT_UNITS:
                 return problem("unit-mismatch", "percent-cell-wrong-unit", indicator=_the(indicator), unit=unit_)
             number = round(float(v.value) * 100, 10)
-            return number, f"{plain(number)}%"
+            return storable(number, f"{plain(number)}%") or (number, f"{plain(number)}%")
         v = unwrap(v)
         kind = type(v)
         if v is None or (kind is str and not v.strip()):
@@ -350,16 +350,33 @@ def _value_text(raw: str, unit_: str | None, indicator: str | None):
     m = _PERCENT_TEXT.match(raw)
     if m and unit_ in PERCENT_UNITS:
         number = float(m.group(1))
-        return (number, raw) if math.isfinite(number) else None
+        return (storable(number, raw) or (number, raw)) if math.isfinite(number) else None
     if not _NUMBER.match(raw):
         msg = "value-not-number-percent" if unit_ in PERCENT_UNITS else "value-not-number"
         return problem("type-error", msg, text=raw)
     return _in_scale(float(raw), raw, unit_, indicator)
 
 
-def _in_scale(number: float, shown_: str, unit_: str | None, indicator: str | None):
+# Values from this magnitude up are refused: PostgreSQL writes some of them with 17 digits
+# where DuckDB and Python write the 16 that suffice, so the two stores' exports would differ
+# (docs/store-interface.md, section 3). No indicator comes near it.
+TOO_LARGE = 1e15
+
+
+def storable(number: float, shown_: str) -> Problem | None:
+    """A finite number below ``TOO_LARGE`` in magnitude, which every store keeps and writes
+    alike (the drop folder's values, the curated files' numbers); else the problem."""
     if not math.isfinite(number):
         return problem("type-error", "value-not-finite")
+    if abs(number) >= TOO_LARGE:
+        return problem("constraint-error", "value-too-large", text=shown_)
+    return None
+
+
+def _in_scale(number: float, shown_: str, unit_: str | None, indicator: str | None):
+    bad = storable(number, shown_)
+    if bad is not None:
+        return bad
     if 0 < abs(number) < 1 and unit_ in PERCENT_UNITS:
         return problem("percent-scale", "percent-scale", text=shown_, indicator=_the(indicator),
                        percent=plain(round(number * 100, 10)))
