@@ -41,9 +41,11 @@ class Checker(ObservationChecks, DeclarationChecks):
     # -- errors
     def error(self, p: Problem, row: int | None = None, column: str = "", cell: str = "", value="") -> None:
         # The cell as stored and shown with the problem: an invisible character in it is
-        # written as its code, so the report cannot display differently from the file.
-        e = IntakeError(p.code, self._sheet, row, column, cell, "" if value is None else plaintext.visible(str(value)),
-                        p.message, p.msg, p.params)
+        # written as its code, so the report cannot display differently from the file. So are
+        # the sheet's and the column's names (a column is named by what its header cell says):
+        # U+0000 in a CSV file's header would otherwise reach the store, which PostgreSQL refuses.
+        e = IntakeError(p.code, plaintext.visible(self._sheet), row, plaintext.visible(column), cell,
+                        "" if value is None else plaintext.visible(str(value)), p.message, p.msg, p.params)
         if self._held is not None:
             self._held.append(e)
         else:
