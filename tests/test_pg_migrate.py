@@ -122,3 +122,32 @@ def test_a_build_after_the_move_keeps_what_the_drop_folder_added(lived_in, pg_em
     for name in want:
         assert got[name] == want[name], f"{name} differs after a build on each store"
     assert len(postgres_store.PostgresStore(pg_empty).served_versions()) == 2
+
+
+def test_migrate_store_names_a_text_value_postgresql_cannot_hold(store, tmp_path, pg_empty):
+    """A store written before the drop folder and the curated check refused U+0000 may hold
+    it; PostgreSQL's text cannot. The copy stops before writing anything, naming the table,
+    the row's key and the column (not psycopg's message), and the database stays empty."""
+    import shutil
+
+    import sqlalchemy as sa
+
+    from data.engine import make_engine
+
+    old = tmp_path / "old.duckdb"
+    shutil.copyfile(store, old)
+    engine = make_engine(old, read_only=False)
+    with engine.begin() as conn:
+        obs_id = conn.execute(sa.text("SELECT max(obs_id) FROM observation_vintages")).scalar()
+        conn.execute(sa.text("UPDATE observation_vintages SET note = 'see' || chr(0) || 'row 4' WHERE obs_id = :i"),
+                     {"i": obs_id})
+    engine.dispose()
+    done = manage("migrate-store", "--from", str(old), "--to", pg_empty)
+    assert done.returncode == 1
+    assert done.stderr == (f"migrate-store refused: copying observation_vintages failed, nothing was copied: the row "
+                           f"obs_id = {obs_id} holds the character U+0000 (NULL) in its column note ('see[U+0000]row 4', "
+                           f"the character shown as [U+0000]), and PostgreSQL cannot store it in text. Remove the "
+                           f"character from that value in the DuckDB store, then copy again.\n")
+    assert not open_store(pg_empty).exists()
+    with psycopg.connect(pg_empty) as conn:
+        assert conn.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'").fetchone()[0] == 0

@@ -16,9 +16,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.compute as pc
 import sqlalchemy as sa
 
 from data import engine as engines, schema
+from data.plaintext import visible
 from data.stores import duckdb_store, postgres_store
 
 _BATCH = 50_000
@@ -91,6 +94,7 @@ def migrate(source: Path, url: str, batch: int = _BATCH) -> Copied:
                     have = {c["name"] for c in sa.inspect(current.conn).get_columns(table.name)}
                     columns = [c for c in mine.columns if c.name in have]
                     for rows in current.batches(sa.select(*columns), batch):
+                        _refuse_nul(mine, rows)
                         try:
                             change.load(table, {c.name: rows.column(c.name) for c in columns})
                         except Exception as exc:  # noqa: BLE001 - said with the table it happened in
@@ -115,6 +119,29 @@ def migrate(source: Path, url: str, batch: int = _BATCH) -> Copied:
     finally:
         engine.dispose()
     return Copied(source, postgres_store.redact(url), data_version, counts)
+
+
+def _refuse_nul(table: sa.Table, rows: pa.RecordBatch) -> None:
+    """Refuse the copy, naming where, if a text value of ``rows`` holds U+0000: DuckDB keeps
+    the character, PostgreSQL's text cannot (the drop folder and the curated check refuse it
+    now, but a store written before they did may hold one)."""
+    for name in rows.schema.names:
+        column = rows.column(name)
+        if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+            continue
+        found = pc.match_substring(column, "\x00")
+        if not pc.any(found).as_py():
+            continue
+        at = pc.index(found, True).as_py()
+        keys = [c.name for c in table.primary_key.columns if c.name in rows.schema.names]
+        key = ", ".join(f"{k} = {rows.column(k)[at].as_py()!r}" for k in keys) or "(no key)"
+        text = visible(column[at].as_py())
+        shown = text if len(text) <= 80 else text[:77] + "..."
+        raise MigrationRefused(
+            f"copying {table.name} failed, nothing was copied: the row {key} holds the character "
+            f"U+0000 (NULL) in its column {name} ({shown!r}, the character shown as [U+0000]), and "
+            f"PostgreSQL cannot store it in text. Remove the character from that value in the "
+            f"DuckDB store, then copy again.")
 
 
 def _count(on, table) -> int:
