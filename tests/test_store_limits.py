@@ -55,10 +55,10 @@ def test_values_of_1e15_or_more_are_refused_in_every_form_a_workbook_gives_them(
     assert [e.params["text"] for e in out.errors] == ["1000000000000000", "-2.5e+16", "1000000000000000",
                                                       "100000000000000000%", "1000000000000000.0%"]
     first = out.errors[0]
-    assert str(first) == ("Sheet Observations, row 2, column value (E2): 1000000000000000 is too large: a value must be "
-                          "smaller than 1,000,000,000,000,000 (10^15), plus or minus. No indicator counts "
-                          "anything near that, so check the number (an id, a phone number or a serial "
-                          "number typed in the value column?).")
+    assert str(first) == ("Sheet Observations, row 2, column value (E2): 1000000000000000 is too large: "
+                          "a value must be smaller than 1,000,000,000,000,000 (10^15), plus or minus. "
+                          "No indicator counts anything near that, so check the number (an id, a phone "
+                          "number or a serial number typed in the value column?).")
     assert first.line("zh") == ("工作表 Observations，第 2 行，value 列（E2）：1000000000000000 太大：数值的绝对值必须小于 "
                                 "1,000,000,000,000,000（10^15）。没有任何指标的数值接近这个量级，请检查该数字"
                                 "（是否把编号、电话号码或序列号键入了数值列？）。")
@@ -85,7 +85,8 @@ def test_a_csv_file_is_held_to_the_same_limit(home):
     path = home / "dropbox" / "inbox" / "large.csv"
     head = "indicator_id,area,period,value,unit,stated_by,source_id,locator,quote"
     quote = "12 个特派团通过系统报告了数据"
-    path.write_text(f"{head}\ncpas_missions_reporting,all_pko,2024-02,1500000000000000,count,Secretariat,x,row 2,{quote}\n"
+    path.write_text(f"{head}\n"
+                    f"cpas_missions_reporting,all_pko,2024-02,1500000000000000,count,Secretariat,x,row 2,{quote}\n"
                     f"cpas_missions_reporting,all_pko,2024-03,12,count,Secretariat,x,row 3,{quote}\n",
                     encoding="utf-8")
     out = process(path)
