@@ -240,3 +240,55 @@ def any_store(request, tmp_path):
         shutil.copyfile(request.getfixturevalue("store"), path)
         return path
     return request.getfixturevalue("pg_store")
+
+
+def _serve(where, monkeypatch):
+    """``where`` (a DuckDB file or a PostgreSQL URL) as the store the settings name, as a
+    server finds it (``PKPI_DB`` or ``PKPI_DATABASE_URL``), with the caches empty around it."""
+    from callbacks import cache as answers
+    from data.stores import open_store
+    from indicators import query
+
+    if isinstance(where, Path):
+        monkeypatch.setenv("PKPI_DB", str(where))
+        monkeypatch.setenv("PKPI_DATABASE_URL", "")
+    else:
+        monkeypatch.setenv("PKPI_DATABASE_URL", where)
+    query.clear_cache()
+    answers.clear_all()
+    yield open_store()
+    query.clear_cache()
+    answers.clear_all()
+
+
+@pytest.fixture
+def any_served(any_store, monkeypatch):
+    """``any_store`` as the store the settings name: functions called without an engine read
+    it, on DuckDB and on PostgreSQL. Yields the ``Store``. A test may change it."""
+    yield from _serve(any_store, monkeypatch)
+
+
+@pytest.fixture(scope="module", params=["duckdb", "postgresql"])
+def any_store_read_only(request):
+    """The built store on each implementation, shared by a module's tests, which only read it:
+    the session's DuckDB file, or one copy of the PostgreSQL template per module (a copy per
+    test costs about a second)."""
+    if request.param == "duckdb":
+        yield request.getfixturevalue("store")
+        return
+    from data.stores import postgres_store
+    pg_url, template = request.getfixturevalue("pg_url"), request.getfixturevalue("pg_template")
+    name = f"pkpi_r{os.getpid()}_{next(_pg_databases)}"
+    pg_admin(pg_url, f"CREATE DATABASE {name} TEMPLATE {template}")
+    url = pg_database_url(pg_url, name)
+    try:
+        yield url
+    finally:
+        postgres_store.dispose(url)
+        pg_admin(pg_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture
+def any_served_read_only(any_store_read_only, monkeypatch):
+    """``any_served`` for a test that only reads (``any_store_read_only``): it must not change it."""
+    yield from _serve(any_store_read_only, monkeypatch)

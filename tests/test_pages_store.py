@@ -4,33 +4,21 @@ the version it began on to its end (from the cache or not), and the next answer 
 version: the caches are keyed by ``Reader.version``, not by which engine happens to be open."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import sqlalchemy as sa
 
 from callbacks import cache as answers
 from data import schema
 from data.selection import Filters
-from data.stores import open_store
 from indicators import query, updates
 
 INDICATOR = "fatalities_malicious_acts"
 
 
 @pytest.fixture
-def served(any_store, monkeypatch):
-    """``any_store`` as the store the settings name (as a server finds it)."""
-    if isinstance(any_store, Path):
-        monkeypatch.setenv("PKPI_DB", str(any_store))
-        monkeypatch.setenv("PKPI_DATABASE_URL", "")
-    else:
-        monkeypatch.setenv("PKPI_DATABASE_URL", any_store)
-    query.clear_cache()
-    answers.clear_all()
-    yield open_store()
-    query.clear_cache()
-    answers.clear_all()
+def served(any_served):
+    """``any_store`` as the store the settings name (conftest's ``any_served``)."""
+    return any_served
 
 
 def _publish_new_name(store, name: str, version: str) -> None:
