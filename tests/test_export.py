@@ -1,4 +1,5 @@
-"""The export contract: columns, encoding, numbers, formula safety, filters, CLI."""
+"""The export contract: columns, encoding, numbers, formula safety, filters, CLI. The tests
+of what a store answers run on DuckDB and on PostgreSQL (``any_served_read_only``)."""
 from __future__ import annotations
 
 import csv
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from data import settings
+from data import schema, settings
 from data.export import cell, export_text, safe_text
 from data.selection import EXPORT_COLUMNS, Filters
 
@@ -26,30 +27,29 @@ def _parse(text: str) -> list[dict]:
     return list(csv.DictReader(io.StringIO(text[1:])))
 
 
-def test_header_is_the_contract_exactly(engine):
-    text = export_text(engine=engine)
+def test_header_is_the_contract_exactly(any_served_read_only):
+    text = export_text()
     assert text.startswith("\ufeff" + HEADER + "\r\n")
     assert ",".join(EXPORT_COLUMNS) == HEADER
 
 
 @pytest.mark.needs_texts
-def test_every_row_exported_with_its_citation(engine):
-    rows = _parse(export_text(engine=engine))
-    with engine.connect() as conn:
-        assert len(rows) == conn.execute(sa.text("SELECT count(*) FROM observations")).scalar()
+def test_every_row_exported_with_its_citation(any_served_read_only):
+    rows = _parse(export_text())
+    s = schema.sources
+    with any_served_read_only.reader() as reader:
+        assert len(rows) == reader.rows(sa.select(sa.func.count()).select_from(schema.observations))[0][0]
+        seed_file = dict(reader.rows(sa.select(s.c.source_id, s.c.seed_file)))
     seeds = {}
     for r in rows:
         assert r["source_id"] and r["locator"] and r["quote"] and r["source_title"], r
         if r["source_id"] not in seeds:
-            with engine.connect() as conn:
-                name = conn.execute(sa.text("SELECT seed_file FROM sources WHERE source_id = :s"),
-                                    {"s": r["source_id"]}).scalar_one()
-            seeds[r["source_id"]] = (settings.seeds_dir() / name).read_text(encoding="utf-8")
+            seeds[r["source_id"]] = (settings.seeds_dir() / seed_file[r["source_id"]]).read_text(encoding="utf-8")
         assert r["quote"].lstrip("'") in seeds[r["source_id"]]
 
 
-def test_numbers_are_plain(engine):
-    for r in _parse(export_text(engine=engine)):
+def test_numbers_are_plain(any_served_read_only):
+    for r in _parse(export_text()):
         assert "," not in r["value"] and " " not in r["value"]
         float(r["value"])
 
@@ -75,11 +75,11 @@ def test_hostile_cell_in_a_written_file():
     assert buf.getvalue() == "note,value\r\n'=1+1,-2\r\n"
 
 
-def test_filters_select_the_same_rows_as_the_query(engine):
+def test_filters_select_the_same_rows_as_the_query(any_served_read_only):
     from indicators.query import observations
     f = Filters(families=("women",))
-    rows = _parse(export_text(f, engine=engine))
-    frame = observations(f, engine=engine)
+    rows = _parse(export_text(f))
+    frame = observations(f)
     assert rows and len(rows) == len(frame)
     assert {r["family"] for r in rows} == {"women"}
     assert [r["quote"] for r in rows] == [q if not q.startswith(("=", "+", "-", "@")) else "'" + q
@@ -106,30 +106,30 @@ def test_cli_rejects_a_bad_date(store):
 
 
 @pytest.mark.parametrize("text", ["恶意行为", "malicious acts", "100%", "a_b", "!", "'; DROP TABLE x; --"])
-def test_text_search_takes_any_characters(engine, text):
+def test_text_search_takes_any_characters(any_served_read_only, text):
     from indicators.query import observations
-    frame = observations(Filters(text=text), engine=engine)
+    frame = observations(Filters(text=text))
     for _, r in frame.iterrows():
         blob = " ".join(str(r[c]) for c in ("indicator_name", "indicator_name_zh", "quote", "quote_en",
                                             "locator", "source_cite_as")).lower()
         assert all(w.lower() in blob for w in text.split())
 
 
-def test_text_search_finds_chinese_in_quotes_and_names(engine):
+def test_text_search_finds_chinese_in_quotes_and_names(any_served_read_only):
     from indicators.query import observations
-    frame = observations(Filters(text="恶意"), engine=engine)
+    frame = observations(Filters(text="恶意"))
     assert not frame.empty
     assert (frame["quote"].str.contains("恶意") | frame["indicator_name_zh"].str.contains("恶意")).all()
     assert frame["quote"].str.contains("恶意").any()
 
 
-def test_xlsx_has_widths_a_frozen_bold_header_and_a_filter_on_both_sheets(engine, tmp_path):
+def test_xlsx_has_widths_a_frozen_bold_header_and_a_filter_on_both_sheets(any_served_read_only, tmp_path):
     from openpyxl import load_workbook
 
     from data.export import EXPORT_COLUMNS, export_xlsx
     from data.selection import Filters
     path = tmp_path / "o.xlsx"
-    n = export_xlsx(path, Filters(families=("environment",)), engine)
+    n = export_xlsx(path, Filters(families=("environment",)))
     book = load_workbook(path)
     obs, src = book["observations"], book["sources"]
     assert [c.value for c in obs[1]] == list(EXPORT_COLUMNS) and obs.max_row == n + 1

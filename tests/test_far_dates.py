@@ -105,16 +105,16 @@ def test_far_since_on_the_briefing_note_says_nothing_was_published(server, page)
     assert "values published or revised between 1 Jan 0001 and" in page.locator("section#brief-since").inner_text()
 
 
-def test_query_bounds_by_the_end_of_any_day(engine):
+def test_query_bounds_by_the_end_of_any_day(any_served_read_only):
     from datetime import date
 
     from data.selection import Filters
     from indicators import query, updates
-    latest = query.observations(Filters(), engine=engine)
-    assert len(query.observations(Filters(as_of=date.max), engine=engine)) == len(latest)
-    assert query.observations(Filters(as_of=date.min), engine=engine).empty
-    assert updates.published_between(date.max, date.max, engine=engine).empty
-    assert len(updates.published_between(date.min, date.max, engine=engine)) >= len(latest)
+    latest = query.observations(Filters())
+    assert len(query.observations(Filters(as_of=date.max))) == len(latest)
+    assert query.observations(Filters(as_of=date.min)).empty
+    assert updates.published_between(date.max, date.max).empty
+    assert len(updates.published_between(date.min, date.max)) >= len(latest)
 
 
 def test_a_page_whose_layout_fails_says_so_instead_of_going_blank():

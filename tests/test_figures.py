@@ -149,11 +149,10 @@ def test_family_table_lists_the_latest_values_and_says_where_the_rest_are(dense,
 
 
 @pytest.mark.parametrize("as_of", [None, date(2019, 1, 1), date(2022, 6, 30)])
-def test_latest_and_headlines_from_duckdb_match_the_frame_rules(engine, store, monkeypatch, as_of):
-    """Overview and briefing note ask DuckDB for the latest values and the headline series;
-    they must be what the frame rules (registry.latest, registry.headline) give."""
-    monkeypatch.setenv("PKPI_DB", str(store))
-    query.clear_cache()
+def test_latest_and_headlines_from_the_store_match_the_frame_rules(any_served_read_only, as_of):
+    """Overview and briefing note ask the store (DuckDB or PostgreSQL) for the latest values
+    and the headline series; they must be what the frame rules (registry.latest,
+    registry.headline) give."""
     f = Filters(as_of=as_of)
     whole = query.observations(f)
     mine = query.latest(f)
@@ -164,7 +163,6 @@ def test_latest_and_headlines_from_duckdb_match_the_frame_rules(engine, store, m
         assert a[0]["obs_id"] == b[0]["obs_id"]
         assert (a[1] is None and b[1] is None) or a[1]["obs_id"] == b[1]["obs_id"]
         assert a[2]["obs_id"].tolist() == b[2]["obs_id"].tolist()
-    query.clear_cache()
 
 
 # --- Issue 13: every point where it belongs, nothing a reader must decode ------------------

@@ -127,17 +127,17 @@ def test_problems_in_chinese():
                                  "expected": "a date YYYY-MM-DD, for example 2023-09-30"}
 
 
-def test_checked_against_the_store(engine):
+def test_checked_against_the_store(any_served_read_only):
     view = View.from_query({"ind": "fatalities_malicious_acts,no_such", "area": "all_pko,atlantis",
-                            "source": "s-2023-646,s-1999-1"}).checked(engine)
+                            "source": "s-2023-646,s-1999-1"}).checked()
     assert view.indicators == ("fatalities_malicious_acts",) and view.areas == ("all_pko",)
     assert view.sources == ("s-2023-646",)
     assert [p.param + ":" + p.given for p in view.problems] == ["ind:no_such", "area:atlantis", "source:s-1999-1"]
-    on_page = View.from_query({"ind": "fatalities_malicious_acts"}, "women").checked(engine)
+    on_page = View.from_query({"ind": "fatalities_malicious_acts"}, "women").checked()
     assert [str(p) for p in on_page.problems] == [
         "ind: 'fatalities_malicious_acts' is not in the family Women in peacekeeping; expected indicators "
         "of this family"]
-    assert not View.from_query({"ind": "fatalities_malicious_acts"}, "fatalities").checked(engine).problems
+    assert not View.from_query({"ind": "fatalities_malicious_acts"}, "fatalities").checked().problems
 
 
 def test_problems_do_not_make_views_differ():
