@@ -18,10 +18,11 @@ def _cells(book, name):
     return [[c.value for c in row] for row in book[name].iter_rows()]
 
 
-def test_streamed_workbook_has_the_cells_and_format_of_openpyxls(engine):
+def test_streamed_workbook_has_the_cells_and_format_of_openpyxls(any_served_read_only):
+    """On DuckDB and on PostgreSQL (the functions read the store the settings name)."""
     fast, slow = io.BytesIO(), io.BytesIO()
-    n = export.export_xlsx(fast, Filters(), engine)
-    assert n == export.export_xlsx_rowwise(slow, Filters(), engine) > 200
+    n = export.export_xlsx(fast, Filters())
+    assert n == export.export_xlsx_rowwise(slow, Filters()) > 200
     a, b = load_workbook(fast), load_workbook(slow)
     for name in ("observations", "sources"):
         assert _cells(a, name) == _cells(b, name), name
