@@ -40,10 +40,10 @@ FIELDS = {
     ],
     "indicators": [
         _f("indicator_id", "snake_case id, stable: pages, permalinks and exports use it."),
-        _f("family", "One of the families in indicators/vocabulary.py."),
+        _f("family", "One of the families in data/vocabulary.py."),
         _f("name_en", "Name in English."),
         _f("name_zh", "Name in Chinese."),
-        _f("unit", "One of the units in indicators/vocabulary.py."),
+        _f("unit", "One of the units in data/vocabulary.py."),
         _f("definition", "What is counted or measured, in English."),
         _f("chart", "line or bar."),
         _f("break_note", "Differences of definition against related series.", required=False),
