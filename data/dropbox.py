@@ -33,6 +33,7 @@ import logging
 import os
 import re
 import signal
+import socket
 import stat
 import threading
 import time
@@ -45,13 +46,13 @@ import sqlalchemy as sa
 
 from data import messages, schema, settings, withdraw
 from data.build import version_from
-from data.engine import snapshot_engine
 from data.error_reports import STORED_MAX, fit_bytes, stored_errors, write_reports
 from data.intake import IntakeError, Plan, StoreState, apply, check
 from data.schema import meta
 from data.messages import shown_name
 from data.sheets import FormatError, open_book
-from data.store import new_snapshot, utc_now, writer_lock
+from data.store import utc_now
+from data.stores import as_store, describe, target_of
 
 log = logging.getLogger("pkpi.dropbox")
 
@@ -246,17 +247,18 @@ def process(path: Path, store: Path | None = None, folders: Folders | None = Non
     as they were. ``settle``: seconds the file must not have changed, by its change time
     (default PKPI_SETTLE_SECONDS; the watcher, which counts the time itself, gives 0). With
     ``refuse`` the file is not read at all but rejected for that reason (its reader crashed:
-    ``data.isolation``, which runs this in a child process)."""
-    store = Path(store or settings.db_path())
+    ``data.isolation``, which runs this in a child process). ``store``: a DuckDB file, a
+    ``postgresql://`` URL, or None (the settings' choice)."""
+    store = as_store(store)
     folders = (folders or Folders.default()).ensure()
     path = Path(path)
     if not store.exists():
-        raise FileNotFoundError(f"no store at {store}: run `python manage.py build` first")
+        raise FileNotFoundError(f"no store at {describe(target_of(store))}: run `python manage.py build` first")
     why = refusal(path)
     if why is not None:
         return _refused(path, why)
-    with writer_lock(store):
-        finished = recover(store, folders)
+    with store.writer() as writer:
+        finished = _recover(writer, folders)
         try:
             st = os.lstat(path)
         except FileNotFoundError:
@@ -280,17 +282,17 @@ def process(path: Path, store: Path | None = None, folders: Folders | None = Non
         if _signature(path) != before or writers(path):
             copy.unlink(missing_ok=True)
             return Outcome(path.name, "waiting", f"waiting   {shown_name(path.name)}: it is still being written.")
-        history = _history(store, sha)
+        history = _history(writer, sha)
         unfinished = _unfinished(history, folders)
         if unfinished:
-            return _finish(unfinished, copy, folders, store, inbox_file=path)
+            return _finish(unfinished, copy, folders, writer, inbox_file=path)
         received = datetime.fromtimestamp(before[1] / 1e9, timezone.utc).replace(tzinfo=None, microsecond=0)
-        first = withdraw.standing(store, history)  # the accepted copy of this content, if not withdrawn
+        first = withdraw.standing(writer, history)  # the accepted copy of this content, if not withdrawn
         if first is not None:
-            return _file_duplicate(path, copy, sha, first, store, folders, received)
+            return _file_duplicate(path, copy, sha, first, writer, folders, received)
         if refuse is None and withdraw.is_request(path.name, copy):  # a text file asking to withdraw
-            return withdraw.file_request(path, copy, sha, store, folders, received)
-        return _file_new(path, copy, sha, store, folders, received, progress, refuse)
+            return withdraw.file_request(path, copy, sha, writer, folders, received)
+        return _file_new(path, copy, sha, writer, folders, received, progress, refuse)
 
 
 def _log_finished(finished: list[Outcome], returned: Outcome | None) -> None:
@@ -350,10 +352,31 @@ def _copy_suffix(name: str) -> str:
     return suffix if re.fullmatch(r"\.[a-z0-9]{1,10}", suffix) else ""
 
 
+def host_name() -> str:
+    """This machine's name as working names in the drop folder carry it (letters, digits, ``-``
+    and ``_`` only; at most 60 characters). ``PKPI_TEST_HOSTNAME`` stands in for it in the
+    tests that play two machines on one; never set outside the tests."""
+    name = os.environ.get("PKPI_TEST_HOSTNAME") or socket.gethostname() or "host"
+    return re.sub(r"[^A-Za-z0-9_-]", "_", name)[:60]
+
+
+def _working_tag() -> str:
+    """``<host>~<process id>``: who made a working name in the shared drop folder, so that two
+    machines (or two processes) never write under one name, and a name left behind says
+    whose it was."""
+    return f"{host_name()}~{os.getpid()}"
+
+
+# A copy in ``.processing/``: the content's SHA-256, who copied it (absent in copies made
+# before names carried the host), and the extension kept for the reader.
+_WORK_COPY = re.compile(r"([0-9a-f]{64})(?:\.([A-Za-z0-9_-]+~[0-9]+))?(\.[a-z0-9]{1,10})?")
+
+
 def _copy(path: Path, folders: Folders) -> tuple[str, Path]:
-    """Copy the file into ``.processing/``, named by the SHA-256 of what was copied."""
+    """Copy the file into ``.processing/``, named by the SHA-256 of what was copied and by who
+    copied it (``_working_tag``)."""
     digest = hashlib.sha256()
-    partial = folders.work / f"incoming-{os.getpid()}-{threading.get_ident()}"
+    partial = folders.work / f"incoming-{_working_tag()}-{threading.get_ident()}"
     with os.fdopen(_open_file(path), "rb") as src, open(partial, "wb") as dst:
         while chunk := src.read(1 << 20):
             digest.update(chunk)
@@ -361,20 +384,17 @@ def _copy(path: Path, folders: Folders) -> tuple[str, Path]:
         dst.flush()
         os.fsync(dst.fileno())
     sha = digest.hexdigest()
-    copy = folders.work / (sha + _copy_suffix(path.name))
+    copy = folders.work / f"{sha}.{_working_tag()}{_copy_suffix(path.name)}"
     os.replace(partial, copy)
     return sha, copy
 
 
-def _history(store: Path, sha: str) -> list[dict]:
-    engine = snapshot_engine(store)
-    try:
-        with engine.connect() as conn:
-            f = schema.intake_files
-            return [dict(r) for r in conn.execute(
-                sa.select(f).where(f.c.sha256 == sha).order_by(f.c.intake_id)).mappings()]
-    finally:
-        engine.dispose()
+def _history(writer, sha: str) -> list[dict]:
+    """The store's records of this content, oldest first (read under the writer lock)."""
+    f = schema.intake_files
+    with writer.read() as reader:
+        columns, rows = reader.rows_named(sa.select(f).where(f.c.sha256 == sha).order_by(f.c.intake_id))
+    return [dict(zip(columns, r)) for r in rows]
 
 
 def _unfinished(history: list[dict], folders: Folders) -> dict | None:
@@ -411,7 +431,7 @@ def _unique_name(original: str, when: datetime, store_conn, folders: Folders) ->
     raise RuntimeError("no free name")  # 10,000 files of one name in one second
 
 
-def _file_new(path: Path, copy: Path, sha: str, store: Path, folders: Folders,
+def _file_new(path: Path, copy: Path, sha: str, writer, folders: Folders,
               received: datetime, progress, refuse: FormatError | None = None) -> Outcome:
     now = utc_now()
     original = path.name
@@ -421,24 +441,27 @@ def _file_new(path: Path, copy: Path, sha: str, store: Path, folders: Folders,
         sheets, format_error = open_book(copy, original, settings.max_file_bytes()), None
     except FormatError as exc:
         sheets, format_error = None, exc
-    with new_snapshot(store, copy_current=True) as engine:
-        with engine.begin() as conn:
-            state = StoreState.load(conn)
-            plan = check(sheets, format_error, state, settings.seeds_dir(), settings.max_rows(),
-                         csv_file=original.lower().endswith(".csv"), progress=progress)
-            status = "accepted" if plan.ok else "rejected"
-            stored = _unique_name(original, now, conn, folders)
-            intake = {
-                "intake_id": state.next_intake_id, "sha256": sha, "original_name": original,
-                "stored_name": stored, "folder": status, "status": status, "duplicate_of": None,
-                "size_bytes": copy.stat().st_size, "rows_read": plan.rows_read,
-                "error_count": plan.error_count, "summary": "", "received_at": received,
-                "processed_at": now,
-            }
-            intake["summary"] = summary(status, plan)
-            apply(conn, state, plan, intake, f"dropbox/{status}/{stored}")
-            if plan.ok:
-                _bump_version(conn, sha)
+    # One change (a new DuckDB snapshot, or one PostgreSQL transaction), its next ids read
+    # inside it, under the writer lock.
+    with writer.change() as change:
+        conn = change.conn
+        state = StoreState.load(change)
+        plan = check(sheets, format_error, state, settings.seeds_dir(), settings.max_rows(),
+                     csv_file=original.lower().endswith(".csv"), progress=progress)
+        status = "accepted" if plan.ok else "rejected"
+        stored = _unique_name(original, now, conn, folders)
+        intake = {
+            "intake_id": state.next_intake_id, "sha256": sha, "original_name": original,
+            "stored_name": stored, "folder": status, "status": status, "duplicate_of": None,
+            "size_bytes": copy.stat().st_size, "rows_read": plan.rows_read,
+            "error_count": plan.error_count, "summary": "", "received_at": received,
+            "processed_at": now,
+        }
+        intake["summary"] = summary(status, plan)
+        apply(change, state, plan, intake, f"dropbox/{status}/{stored}")
+        if plan.ok:
+            _bump_version(conn, sha)
+        _fault("before-commit")
     # The store now records the file: file it where the record says.
     _fault("after-swap")
     target = folders.root / status / stored
@@ -479,21 +502,22 @@ def _count(n: int, one: str, many: str | None = None) -> str:
     return f"{n:,} {one if n == 1 else (many or one + 's')}"
 
 
-def _file_duplicate(path, copy, sha, first, store, folders, received) -> Outcome:
+def _file_duplicate(path, copy, sha, first, writer, folders, received) -> Outcome:
     now = utc_now()
-    with new_snapshot(store, copy_current=True) as engine:
-        with engine.begin() as conn:
-            f = schema.intake_files
-            next_id = conn.execute(sa.select(sa.func.coalesce(sa.func.max(f.c.intake_id), 0))).scalar() + 1
-            stored = _unique_name(path.name, now, conn, folders)
-            text = (f"Already applied: the same file was accepted on {first['processed_at']:%Y-%m-%d %H:%M} "
-                    f"UTC (accepted/{first['stored_name']}), so nothing changed.")
-            conn.execute(f.insert(), [{
-                "intake_id": next_id, "sha256": sha, "original_name": path.name, "stored_name": stored,
-                "folder": "accepted", "status": "duplicate", "duplicate_of": first["intake_id"],
-                "size_bytes": copy.stat().st_size, "rows_read": 0, "added": 0, "revised": 0,
-                "unchanged": 0, "declared": 0, "error_count": 0, "summary": text,
-                "received_at": received, "processed_at": now}])
+    with writer.change() as change:
+        conn = change.conn
+        f = schema.intake_files
+        next_id = conn.execute(sa.select(sa.func.coalesce(sa.func.max(f.c.intake_id), 0))).scalar() + 1
+        stored = _unique_name(path.name, now, conn, folders)
+        text = (f"Already applied: the same file was accepted on {first['processed_at']:%Y-%m-%d %H:%M} "
+                f"UTC (accepted/{first['stored_name']}), so nothing changed.")
+        conn.execute(f.insert(), [{
+            "intake_id": next_id, "sha256": sha, "original_name": path.name, "stored_name": stored,
+            "folder": "accepted", "status": "duplicate", "duplicate_of": first["intake_id"],
+            "size_bytes": copy.stat().st_size, "rows_read": 0, "added": 0, "revised": 0,
+            "unchanged": 0, "declared": 0, "error_count": 0, "summary": text,
+            "received_at": received, "processed_at": now}])
+    _fault("after-swap")
     target = folders.accepted / stored
     kept = _remove_from_inbox(path, sha)
     os.replace(copy, target)
@@ -534,9 +558,20 @@ def _remove_from_inbox(path: Path, sha: str) -> bool:
 
 # --- Finishing what a crash interrupted ----------------------------------------------------
 
-def recover(store: Path, folders: Folders) -> list[Outcome]:
-    """File the copies left in ``.processing/`` by a run killed after its swap, and delete
-    those of runs killed before it (their file is still in the inbox). Call under the lock."""
+def recover(store, folders: Folders) -> list[Outcome]:
+    """File the copies left in ``.processing/`` by a run killed after its swap (its change
+    committed), and delete those of runs killed before it (their file is still in the
+    inbox). Takes the writer lock (the caller may hold it already). ``store``: a DuckDB file,
+    a ``postgresql://`` URL, or None (the settings' choice).
+
+    Only what the store records is finished, and only under the writer lock: every filing,
+    on any machine sharing the drop folder, holds that lock from its copy to its last move,
+    so a copy found here belongs to a run that died (or to none)."""
+    with as_store(store).writer() as writer:
+        return _recover(writer, folders)
+
+
+def _recover(writer, folders: Folders) -> list[Outcome]:
     out = []
     if not folders.work.is_dir():
         return out
@@ -545,15 +580,16 @@ def recover(store: Path, folders: Folders) -> list[Outcome]:
         # it never keeps the others, or the inbox, from being filed.
         name = copy.name
         try:
-            if not re.fullmatch(r"[0-9a-f]{64}(\.\w+)?", copy.name):
+            named = _WORK_COPY.fullmatch(copy.name)
+            if not named:
                 copy.unlink(missing_ok=True)  # a copy cut short
                 continue
-            unfinished = _unfinished(_history(store, copy.name[:64]), folders)
+            unfinished = _unfinished(_history(writer, named.group(1)), folders)
             if unfinished is None:
                 copy.unlink(missing_ok=True)  # killed before the swap: the inbox still has the file
                 continue
             name = unfinished["original_name"]
-            out.append(_finish(unfinished, copy, folders, store,
+            out.append(_finish(unfinished, copy, folders, writer,
                                inbox_file=folders.inbox / unfinished["original_name"]))
         except Exception as exc:
             log.exception("could not finish filing %s (.processing/%s); tried again at the next look",
@@ -568,11 +604,12 @@ def _failed(name: str, exc: BaseException, what: str) -> Outcome:
     return Outcome(name, "failed", f"FAILED    {shown_name(name)}: {what}. Reason: {reason}")
 
 
-def _finish(rec: dict, copy: Path, folders: Folders, store: Path, inbox_file: Path) -> Outcome:
+def _finish(rec: dict, copy: Path, folders: Folders, writer, inbox_file: Path) -> Outcome:
     target = folders.root / rec["folder"] / rec["stored_name"]
     _remove_from_inbox(inbox_file, rec["sha256"])
     if rec["folder"] == "rejected":
-        errors = stored_errors(store, rec["intake_id"])
+        with writer.read() as reader:
+            errors = stored_errors(None, rec["intake_id"], reader)
         write_reports(target, rec["original_name"], errors, rec["error_count"])
     os.replace(copy, target)
     message = (f"finished  {shown_name(rec['original_name'])}: it had already been processed ({rec['status']}) when "
@@ -583,15 +620,15 @@ def _finish(rec: dict, copy: Path, folders: Folders, store: Path, inbox_file: Pa
 
 # --- The whole inbox (watching it: data/watcher.py) ------------------------------------------
 
-def process_inbox(store: Path | None = None, folders: Folders | None = None,
+def process_inbox(store: Path | str | None = None, folders: Folders | None = None,
                   progress_for: Callable[[Path], Callable[[int], None] | None] | None = None) -> list[Outcome]:
-    """Every file now in the inbox, oldest first."""
+    """Every file now in the inbox, oldest first. ``store``: a DuckDB file, a
+    ``postgresql://`` URL, or None (the settings' choice)."""
     folders = (folders or Folders.default()).ensure()
-    store = Path(store or settings.db_path())
+    store = target_of(store)
     outcomes = []
     if any(folders.work.iterdir()):
-        with writer_lock(store):
-            outcomes += recover(store, folders)
+        outcomes += recover(store, folders)
     from data.isolation import process_isolated  # each file read in a process of its own
     for path in inbox_files(folders):
         try:

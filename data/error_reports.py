@@ -17,7 +17,6 @@ import sqlalchemy as sa
 
 from data import messages
 from data.messages import shown_name
-from data.engine import snapshot_engine
 from data.intake import IntakeError
 
 LISTED = 50  # problems the .errors.txt lists; the .csv lists every one recorded
@@ -47,18 +46,23 @@ def report_path(target: Path, tail: str) -> Path:
     return target.with_name(name + tail)
 
 
-def stored_errors(store: Path, intake_id: int) -> list[IntakeError]:
+def stored_errors(store: Path | str | None, intake_id: int, reader=None) -> list[IntakeError]:
     """The problems recorded for a file, with their message ids where the store has them
-    (a store written before message ids existed has English text only)."""
-    engine = snapshot_engine(store)
-    try:
-        with engine.connect() as conn:
-            rows = conn.execute(sa.text("SELECT * FROM intake_errors WHERE intake_id = :i ORDER BY seq"),
-                                {"i": intake_id}).mappings().all()
-    finally:
-        engine.dispose()
-    return [IntakeError(r["code"], r["sheet"], r["row"], r["column"], r["cell"], r["value"], r["message"],
-                        r.get("msg") or "", _params(r.get("params"))) for r in rows]
+    (a store written before message ids existed has English text only). ``store``: a DuckDB
+    file, a ``postgresql://`` URL or None (the settings' choice); ``reader``: read through
+    this reader instead (the writer's, under its lock)."""
+    if reader is None:
+        from data.stores import as_store
+        with as_store(store).reader() as reader:
+            return stored_errors(store, intake_id, reader)
+    columns, rows = reader.rows_named(sa.text("SELECT * FROM intake_errors WHERE intake_id = :i ORDER BY seq")
+                                      .bindparams(i=intake_id))
+    out = []
+    for row in rows:
+        r = dict(zip(columns, row))
+        out.append(IntakeError(r["code"], r["sheet"], r["row"], r["column"], r["cell"], r["value"], r["message"],
+                               r.get("msg") or "", _params(r.get("params"))))
+    return out
 
 
 def _params(text) -> dict:

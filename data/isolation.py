@@ -25,6 +25,22 @@ again. Any other error in the child (a full disk, ...) is raised in the parent a
 
 The DuckDB store is only ever opened read-write by the child, while the parent holds the
 lock without a connection: one writer at a time, as everywhere else.
+
+**On PostgreSQL** (``PKPI_DATABASE_URL``) the writer lock is an advisory lock held by a
+database connection, and a connection cannot be handed to another process. So there the
+parent takes no lock: the child's ``process`` takes the writer lock itself
+(``Store.writer()``), on a connection of its own, for the whole filing, exactly as a
+``process`` run in this process would. A child that dies, however it dies, closes that
+connection: the server rolls its transaction back and frees the lock in the same step, so
+no half-applied file and no stale lock can remain. The parent then takes the lock (blocking
+until any writer, on any machine, is done), finishes what the child committed
+(``recover``), and rejects the file unread, all under that one hold. Between the child's
+death and the parent's lock another machine may file from the inbox meanwhile; that is
+harmless, since every filing holds the lock from its copy to its last move and ``process``
+finds a file another machine filed gone from the inbox (or recorded, by its SHA-256), and
+never applies it twice. Inheriting the lock as on DuckDB would need the parent's connection
+in the child, which PostgreSQL does not allow; holding a second, parent-side lock while the
+child runs would deadlock with the child's own.
 """
 from __future__ import annotations
 
@@ -39,10 +55,13 @@ import sys
 import threading
 from pathlib import Path
 
+from contextlib import nullcontext
+
 from data import settings
 from data.dropbox import Folders, Outcome, process, recover
 from data.sheets import FormatError
 from data.store import held_lock_fd, writer_lock
+from data.stores import describe, is_url, open_store, target_of
 
 log = logging.getLogger("pkpi.dropbox")
 REPO = Path(__file__).resolve().parent.parent
@@ -52,20 +71,23 @@ class ReaderFailed(RuntimeError):
     """The child met an ordinary error (not the file's doing): the file stays in the inbox."""
 
 
-def process_isolated(path: Path, store: Path | None = None, folders: Folders | None = None,
+def process_isolated(path: Path, store: Path | str | None = None, folders: Folders | None = None,
                      progress: bool = False, memory: int | None = None,
                      seconds: float | None = None, settle: float | None = None) -> Outcome:
     """``data.dropbox.process(path)`` in a child process with limits (see the module's
-    docstring); the same outcome, or the file rejected when its reader crashed."""
-    store = Path(store or settings.db_path())
+    docstring); the same outcome, or the file rejected when its reader crashed. ``store``:
+    a DuckDB file, a ``postgresql://`` URL, or None (the settings' choice)."""
+    store = target_of(store)
     folders = (folders or Folders.default()).ensure()
     path = Path(path)
-    if not store.exists():
-        raise FileNotFoundError(f"no store at {store}: run `python manage.py build` first")
+    opened = open_store(store)
+    if not opened.exists():
+        raise FileNotFoundError(f"no store at {describe(store)}: run `python manage.py build` first")
     memory = memory or settings.reader_memory_bytes()
     seconds = seconds or settings.reader_seconds()
-    with writer_lock(store):
-        fd = held_lock_fd(store)
+    shared = is_url(store)  # PostgreSQL: the child takes the lock itself (see the module's note)
+    with nullcontext() if shared else writer_lock(store):
+        fd = None if shared else held_lock_fd(store)
         status, detail, peak = _run_child(path, store, folders, fd, progress, memory, seconds, settle)
         if status == "ok":
             return detail
@@ -75,10 +97,11 @@ def process_isolated(path: Path, store: Path | None = None, folders: Folders | N
         log.warning("the reader of %s %s (peak %.0f MB); rejecting it unread", path.name,
                     {"memory": "ran out of memory", "time": "ran out of time"}.get(status, f"crashed ({detail})"),
                     peak / 1024 / 1024)
-        for outcome in recover(store, folders):  # what the child had filed before it died
-            if outcome.name == path.name and not path.exists():
-                return outcome
-        return process(path, store, folders, settle=0, refuse=refusal)  # it had settled: the child read it
+        with opened.writer():  # DuckDB: held already; PostgreSQL: freed when the child died
+            for outcome in recover(opened, folders):  # what the child had filed before it died
+                if outcome.name == path.name and not path.exists():
+                    return outcome
+            return process(path, opened, folders, settle=0, refuse=refusal)  # it had settled: the child read it
 
 
 def _refusal(name: str, status: str, detail: str, memory: int, seconds: float) -> FormatError:
@@ -128,21 +151,23 @@ def _take() -> tuple[subprocess.Popen, socket.socket]:
     return _spawn()
 
 
-def _run_child(path: Path, store: Path, folders: Folders, fd: int, progress: bool, memory: int,
+def _run_child(path: Path, store: Path | str, folders: Folders, fd: int | None, progress: bool, memory: int,
                seconds: float, settle: float | None = None) -> tuple[str, object, int]:
     """(status, detail, peak bytes): ("ok", Outcome), ("error", text), or ("memory" | "time" |
-    "crashed", how it ended)."""
-    job = json.dumps({"path": str(path.absolute()), "store": str(store.absolute()),
+    "crashed", how it ended). ``fd``: the DuckDB writer lock's descriptor, handed to the
+    child; None for PostgreSQL, where the child takes the lock itself."""
+    fds = [] if fd is None else [fd]
+    job = json.dumps({"path": str(path.absolute()), "store": store if is_url(store) else str(Path(store).absolute()),
                       "folders": str(folders.root.absolute()), "progress": progress, "memory": memory,
                       "seconds": seconds, "settle": settle, "env": {k: v for k, v in os.environ.items() if k.startswith("PKPI_")}})
     proc, channel = _take()
     try:
-        socket.send_fds(channel, [job.encode()], [fd])  # the job, and the lock's descriptor with it
+        socket.send_fds(channel, [job.encode()], fds)  # the job, and the lock's descriptor with it
     except OSError:
         proc.kill()
         channel.close()
         proc, channel = _spawn()
-        socket.send_fds(channel, [job.encode()], [fd])
+        socket.send_fds(channel, [job.encode()], fds)
     channel.close()
     prepare()  # the next file's reader starts its imports meanwhile
     answer = bytearray()
@@ -227,8 +252,9 @@ def _child(job: dict) -> int:
     from data.store import inherit_lock
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # anything printed goes with the messages, never into the answer
-    store = Path(job["store"])
-    inherit_lock(store)
+    store = job["store"] if is_url(job["store"]) else Path(job["store"])
+    if not is_url(store):
+        inherit_lock(store)  # DuckDB: the parent's lock; PostgreSQL: process() takes the lock
     def progress(rows: int) -> None:  # as manage.py ingest says it for a large file
         print(f"  {rows:,} rows checked", file=sys.stderr, flush=True)
     try:

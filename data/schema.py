@@ -127,7 +127,10 @@ intake_errors = sa.Table(
 def add_message_columns(conn) -> None:
     """Give an older store's ``intake_errors`` the ``msg`` and ``params`` columns (its rows
     keep NULL there and are shown by their English ``message``). Inside the writer's
-    transaction, on the snapshot being written."""
+    transaction, on the snapshot being written. A PostgreSQL store was always made with them
+    (and an ALTER TABLE there would lock the table against every reader until the commit)."""
+    if conn.dialect.name != "duckdb":
+        return
     for name in ("msg", "params"):
         conn.exec_driver_sql(f"ALTER TABLE intake_errors ADD COLUMN IF NOT EXISTS {name} VARCHAR")
 

@@ -47,9 +47,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from data import schema, settings
-from data.engine import snapshot_engine
-from data.store import new_snapshot, utc_now, writer_lock
+from data import schema
+from data.store import utc_now
 from data.translation import N_, gettext_for
 
 f, v = schema.intake_files, schema.observation_vintages
@@ -248,12 +247,14 @@ def withdraw_on(conn, name: str, reason: str, requested_by: str, request: str, n
     conn.execute(sa.text("INSERT INTO withdrawn_values (obs_id, withdrawal_id, withdrawn_at) "
                          "SELECT obs_id, :wid, :now FROM observation_vintages WHERE intake_id = :id"), params)
     # For each value of the file still current: the newest vintage of its key not withdrawn.
+    # (The newest by vintage: a key's vintages are unique. Ranked with row_number(), which
+    # both stores speak, rather than DuckDB's arg_max.)
     back = list(conn.execute(sa.text(
-        "SELECT arg_max(o.obs_id, o.vintage) FROM observation_vintages o "
+        "SELECT obs_id FROM (SELECT o.obs_id, row_number() OVER (PARTITION BY o.indicator_id, o.area, o.period "
+        "ORDER BY o.vintage DESC) AS newest FROM observation_vintages o "
         "JOIN (SELECT indicator_id, area, period FROM observation_vintages WHERE intake_id = :id AND is_latest) k "
         "ON o.indicator_id = k.indicator_id AND o.area = k.area AND o.period = k.period "
-        "WHERE o.obs_id NOT IN (SELECT obs_id FROM withdrawn_values) "
-        "GROUP BY o.indicator_id, o.area, o.period"), params).scalars())
+        "WHERE o.obs_id NOT IN (SELECT obs_id FROM withdrawn_values)) ranked WHERE newest = 1"), params).scalars())
     conn.execute(sa.update(v).where(v.c.intake_id == intake_id, v.c.is_latest).values(is_latest=False))
     for start in range(0, len(back), 10_000):
         conn.execute(sa.update(v).where(v.c.obs_id.in_(back[start:start + 10_000])).values(is_latest=True))
@@ -269,32 +270,30 @@ def withdraw_on(conn, name: str, reason: str, requested_by: str, request: str, n
     return done
 
 
-def withdraw(name: str, reason: str, store: Path | None = None, now: datetime | None = None) -> Withdrawal:
-    """From the command line: withdraw under the writer lock, as a new snapshot. Raises
-    Refused (the store unchanged) when the file cannot be withdrawn."""
-    store = Path(store or settings.db_path())
+def withdraw(name: str, reason: str, store: Path | str | None = None, now: datetime | None = None) -> Withdrawal:
+    """From the command line: withdraw under the writer lock, as a new data version. Raises
+    Refused (the store unchanged) when the file cannot be withdrawn. ``store``: a DuckDB
+    file, a ``postgresql://`` URL, or None (the settings' choice)."""
+    from data.stores import as_store
     try:
         who = f"{getpass.getuser()}@{socket.gethostname()}"
     except Exception:  # no user name in some containers
         who = socket.gethostname()
-    with writer_lock(store):
-        with new_snapshot(store, copy_current=True) as engine:
-            with engine.begin() as conn:
-                return withdraw_on(conn, name, reason, "command line", who, now or utc_now())
+    with as_store(store).writer() as writer:
+        with writer.change() as change:
+            return withdraw_on(change.conn, name, reason, "command line", who, now or utc_now())
 
 
-def standing(store: Path, history: list[dict]) -> dict | None:
+def standing(writer, history: list[dict]) -> dict | None:
     """Of the records of one content, the accepted one not withdrawn (None: the content is
-    not in the dashboard now, so dropping it again applies it)."""
+    not in the dashboard now, so dropping it again applies it). ``writer``: the store's
+    writer (read under its lock)."""
     accepted = [r for r in history if r["status"] == "accepted"]
     if not accepted:
         return None
-    engine = snapshot_engine(store)
-    try:
-        with engine.connect() as conn:
-            gone = set(conn.execute(sa.select(w.c.intake_id)).scalars()) if schema.has_withdrawals(conn) else set()
-    finally:
-        engine.dispose()
+    with writer.read() as reader:  # a store written before withdrawals existed has no such tables
+        gone = ({row[0] for row in reader.rows(sa.select(w.c.intake_id))}
+                if {"withdrawals", "withdrawn_values"} <= reader.tables() else set())
     return next((r for r in accepted if r["intake_id"] not in gone), None)
 
 
@@ -347,34 +346,36 @@ def parse_request(text: str | None) -> tuple[str, str]:
     return name, " ".join(reason or rest)
 
 
-def file_request(path: Path, copy: Path, sha: str, store: Path, folders, received: datetime):
-    """File a request saved into the inbox (called by ``data.dropbox.process``, under the
-    writer lock): withdraw, or refuse; record the request either way and file it."""
-    from data.dropbox import Outcome, _remove_from_inbox, _unique_name
+def file_request(path: Path, copy: Path, sha: str, writer, folders, received: datetime):
+    """File a request saved into the inbox (called by ``data.dropbox.process`` with the
+    store's writer, under its lock): withdraw, or refuse; record the request either way and
+    file it."""
+    from data.dropbox import Outcome, _fault, _remove_from_inbox, _unique_name
     now, original = utc_now(), path.name
     text = _decode(copy.read_bytes()[:REQUEST_LIMIT])
-    with new_snapshot(store, copy_current=True) as engine:
-        with engine.begin() as conn:
-            intake_id = conn.execute(sa.select(sa.func.coalesce(sa.func.max(f.c.intake_id), 0))).scalar() + 1
-            stored = _unique_name(original, now, conn, folders)
-            refused = None
-            try:
-                name, reason = parse_request(text)
-                done = withdraw_on(conn, name, reason, "inbox", f"accepted/{stored}", now, intake_id)
-            except Refused as exc:
-                refused = exc
-            folder = "rejected" if refused else "accepted"
-            summary = refused.render("en") if refused else done.message("en")
-            conn.execute(f.insert(), [{
-                "intake_id": intake_id, "sha256": sha, "original_name": original, "stored_name": stored,
-                "folder": folder, "status": "refused" if refused else "withdrawal", "duplicate_of": None,
-                "size_bytes": copy.stat().st_size, "rows_read": 0, "added": 0, "revised": 0, "unchanged": 0,
-                "declared": 0, "error_count": 1 if refused else 0, "summary": summary,
-                "received_at": received, "processed_at": now}])
-            if refused:
-                conn.execute(schema.intake_errors.insert(), [{
-                    "intake_id": intake_id, "seq": 1, "code": refused.code, "sheet": "", "row": None,
-                    "column": "", "cell": "", "value": refused.given[:2000], "message": summary}])
+    with writer.change() as change:
+        conn = change.conn
+        intake_id = conn.execute(sa.select(sa.func.coalesce(sa.func.max(f.c.intake_id), 0))).scalar() + 1
+        stored = _unique_name(original, now, conn, folders)
+        refused = None
+        try:
+            name, reason = parse_request(text)
+            done = withdraw_on(conn, name, reason, "inbox", f"accepted/{stored}", now, intake_id)
+        except Refused as exc:
+            refused = exc
+        folder = "rejected" if refused else "accepted"
+        summary = refused.render("en") if refused else done.message("en")
+        conn.execute(f.insert(), [{
+            "intake_id": intake_id, "sha256": sha, "original_name": original, "stored_name": stored,
+            "folder": folder, "status": "refused" if refused else "withdrawal", "duplicate_of": None,
+            "size_bytes": copy.stat().st_size, "rows_read": 0, "added": 0, "revised": 0, "unchanged": 0,
+            "declared": 0, "error_count": 1 if refused else 0, "summary": summary,
+            "received_at": received, "processed_at": now}])
+        if refused:
+            conn.execute(schema.intake_errors.insert(), [{
+                "intake_id": intake_id, "seq": 1, "code": refused.code, "sheet": "", "row": None,
+                "column": "", "cell": "", "value": refused.given[:2000], "message": summary}])
+    _fault("after-swap")
     target = folders.root / folder / stored
     _remove_from_inbox(path, sha)
     if refused:

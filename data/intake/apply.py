@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import sqlalchemy as sa
+
 from data import messages, schema
 from data.intake.fields import IntakeError
-from data.intake.published import column, duckdb
+from data.intake.published import column
 from data.periods import period_bounds, span
 
 # One value the file adds (or restates, or revises), as ``apply`` writes it; ``_before_*``
@@ -118,9 +120,10 @@ class Plan:
         return self.observations.revised
 
 
-def apply(conn, state, plan: Plan, intake: dict, stored_path: str) -> dict[str, int]:
-    """Write the file's record and, if accepted, its values, on ``conn`` (one transaction
-    opened by the caller). Returns the counts recorded."""
+def apply(change, state, plan: Plan, intake: dict, stored_path: str) -> dict[str, int]:
+    """Write the file's record and, if accepted, its values, in ``change`` (the store's
+    Change: one transaction opened by the caller). Returns the counts recorded."""
+    conn = change.conn
     counts = {"added": 0, "revised": 0, "unchanged": plan.unchanged, "declared": 0}
     intake_id = intake["intake_id"]
     if intake["status"] == "accepted":
@@ -136,7 +139,7 @@ def apply(conn, state, plan: Plan, intake: dict, stored_path: str) -> dict[str, 
         conn.execute(schema.intake_files.insert(), [intake])
         values = plan.observations.columns()
         if values is not None:
-            _insert_values(conn, values, state.next_obs_id, intake_id, intake["processed_at"], stored_path)
+            _insert_values(change, values, state.next_obs_id, intake_id, intake["processed_at"], stored_path)
             state.next_obs_id += len(plan.observations)
     else:
         intake.update(counts)
@@ -151,10 +154,12 @@ def apply(conn, state, plan: Plan, intake: dict, stored_path: str) -> dict[str, 
     return counts
 
 
-def _insert_values(conn, values: dict, first_id: int, intake_id: int, now, stored_path: str) -> None:
+def _insert_values(change, values: dict, first_id: int, intake_id: int, now, stored_path: str) -> None:
     """Add the file's values as new vintages, in the file's order, and mark the vintages they
-    replace as no longer the latest: in DuckDB, from columns (no Python row per value).
-    The period's bounds and kind are worked out once per distinct period."""
+    replace as no longer the latest: from columns handed to the store (``Change.scratch``:
+    registered NumPy arrays in DuckDB, a temporary table filled by COPY in PostgreSQL), no
+    Python row per value. The period's bounds and kind are worked out once per distinct
+    period. The SQL is what both stores speak."""
     import numpy as np
 
     periods = sorted(set(values["period"].tolist()))
@@ -168,27 +173,22 @@ def _insert_values(conn, values: dict, first_id: int, intake_id: int, now, store
         "span_label": column([s[1] for s in spans], "string"),
     }
     values = {**values, "seq": np.arange(len(values["period"]), dtype=np.int64)}
-    raw = duckdb(conn)
-    raw.register("pkpi_intake_values", values)
-    raw.register("pkpi_intake_periods", period_table)
-    try:
-        raw.execute("UPDATE observation_vintages SET is_latest = false WHERE obs_id IN "
-                    "(SELECT _before_obs_id FROM pkpi_intake_values WHERE _before_obs_id >= 0)")
+    conn = change.conn
+    with change.scratch("values", values) as v_table, change.scratch("periods", period_table) as p_table:
+        conn.execute(sa.text(f"UPDATE observation_vintages SET is_latest = false WHERE obs_id IN "
+                             f"(SELECT _before_obs_id FROM {v_table.name} WHERE _before_obs_id >= 0)"))
         made = {
-            "obs_id": "? + v.seq", "period_start": "CAST(p.period_start AS DATE)",
+            "obs_id": ":first + v.seq", "period_start": "CAST(p.period_start AS DATE)",
             "period_end": "CAST(p.period_end AS DATE)", "span_class": "p.span_class", "span_label": "p.span_label",
-            "origin_file": "? || CASE WHEN v._sheet = '' THEN '' ELSE ', sheet ' || v._sheet END",
+            "origin_file": "CAST(:path AS TEXT) || CASE WHEN v._sheet = '' THEN '' ELSE ', sheet ' || v._sheet END",
             # After the newest vintage of the key, withdrawn ones included (data/withdraw.py).
             "vintage": "1 + coalesce((SELECT max(o.vintage) FROM observation_vintages o WHERE o.indicator_id = "
                        "v.indicator_id AND o.area = v.area AND o.period = v.period), 0)",
             "revises_obs_id": "nullif(v._before_obs_id, -1)", "is_latest": "true",
-            "revised": "v._action = 'revised'", "intake_id": "?", "published_at": "?",
+            "revised": "v._action = 'revised'", "intake_id": ":intake", "published_at": ":now",
         }
         names = [c.name for c in schema.observation_vintages.columns]
         select = ", ".join(made.get(n, f'v."{n}"') for n in names)
-        raw.execute(f'INSERT INTO observation_vintages ({", ".join(names)}) SELECT {select} '
-                    f'FROM pkpi_intake_values v JOIN pkpi_intake_periods p USING (period) ORDER BY v.seq',
-                    [first_id, stored_path, intake_id, now])
-    finally:
-        raw.unregister("pkpi_intake_values")
-        raw.unregister("pkpi_intake_periods")
+        conn.execute(sa.text(f'INSERT INTO observation_vintages ({", ".join(names)}) SELECT {select} '
+                             f'FROM {v_table.name} v JOIN {p_table.name} p USING (period) ORDER BY v.seq'),
+                     {"first": first_id, "path": stored_path, "intake": intake_id, "now": now})

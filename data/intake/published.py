@@ -16,12 +16,19 @@ PUBLISHED_COLUMNS = ("obs_id", "indicator_id", "area", "period", "period_label",
 class Published:
     """The latest vintage published for each (indicator, area, period) a file names.
 
-    Looked up in DuckDB for a batch of keys at a time (a join with the file's keys), never
-    loaded whole: a store of a million values would otherwise be read into Python objects
-    (gigabytes) for every file dropped."""
+    Looked up in the store for a batch of keys at a time (the file's keys handed to the store
+    as columns, ``Change.scratch``, and joined with ``observations``), never loaded whole: a
+    store of a million values would otherwise be read into Python objects (gigabytes) for
+    every file dropped."""
 
-    def __init__(self, conn):
-        self._conn = conn
+    def __init__(self, change):
+        # ``change``: a store's Change (DuckDB or PostgreSQL), or a bare DuckDB connection (a
+        # check run on a store file, as the tests and benches do), which is given the DuckDB
+        # store's way of handing over columns.
+        if not hasattr(change, "scratch"):
+            from data.stores.duckdb_store import DuckDBChange
+            change = DuckDBChange(change)
+        self._change = change
         self.known: dict[tuple[str, str, str], dict | None] = {}  # None: nothing published
 
     def fetch(self, keys) -> None:
@@ -31,15 +38,11 @@ class Published:
             return
         names = ("indicator_id", "area", "period")
         table = {n: column([k[i] for k in wanted], "string") for i, n in enumerate(names)}
-        raw = duckdb(self._conn)
-        raw.register("pkpi_intake_keys", table)
-        try:
+        with self._change.scratch("keys", table) as keys_table:
             cols = ", ".join(f'o."{c}"' for c in PUBLISHED_COLUMNS)
-            found = raw.execute(
-                f"SELECT {cols} FROM observations o JOIN pkpi_intake_keys k ON o.indicator_id = k.indicator_id "
-                f"AND o.area = k.area AND o.period = k.period").fetchall()
-        finally:
-            raw.unregister("pkpi_intake_keys")
+            found = self._change.rows(sa.text(
+                f"SELECT {cols} FROM observations o JOIN {keys_table.name} k ON o.indicator_id = k.indicator_id "
+                f"AND o.area = k.area AND o.period = k.period"))
         for k in wanted:
             self.known[k] = None
         for r in found:
@@ -64,13 +67,6 @@ def column(values: list, kind: str):
     return np.array([-1 if v is None else v for v in values], dtype=np.int64)
 
 
-def duckdb(conn):
-    """The DuckDB connection under a SQLAlchemy connection (same transaction)."""
-    raw = conn.connection.driver_connection
-    raw.execute("SET enable_progress_bar = false")
-    return raw
-
-
 @dataclass
 class StoreState:
     indicators: dict[str, dict]
@@ -81,14 +77,19 @@ class StoreState:
     next_intake_id: int
 
     @classmethod
-    def load(cls, conn) -> "StoreState":
+    def load(cls, change) -> "StoreState":
+        """What the store holds, read in ``change`` (a store's Change, so that the next ids
+        are read in the transaction that will use them, under the writer lock; or a bare
+        DuckDB connection, for a check that writes nothing)."""
+        conn = getattr(change, "conn", change)
+
         def rows(table, key):
             return {r[key]: dict(r) for r in conn.execute(sa.select(table)).mappings()}
 
         next_obs = conn.execute(sa.select(sa.func.coalesce(sa.func.max(schema.observation_vintages.c.obs_id), 0))).scalar()
         next_intake = conn.execute(sa.select(sa.func.coalesce(sa.func.max(schema.intake_files.c.intake_id), 0))).scalar()
         return cls(rows(schema.indicators, "indicator_id"), rows(schema.areas, "area_id"),
-                   rows(schema.sources, "source_id"), Published(conn), next_obs + 1, next_intake + 1)
+                   rows(schema.sources, "source_id"), Published(change), next_obs + 1, next_intake + 1)
 
 
 def newer(a: dict | None, b: dict | None) -> bool:

@@ -122,3 +122,21 @@ def open_store(where: Path | str | None = None) -> Store:
     from data.stores.duckdb_store import DuckDBStore
 
     return DuckDBStore(Path(where))
+
+
+def as_store(store) -> Store:
+    """``store`` itself when it is already a store (has ``writer``), else ``open_store(store)``
+    (a DuckDB file's path, a ``postgresql://`` URL, or None for the settings' choice)."""
+    if hasattr(store, "writer") and hasattr(store, "reader"):
+        return store
+    return open_store(store)
+
+
+def target_of(store) -> Path | str:
+    """What ``store`` names, as ``open_store`` takes it and another process can be given it: a
+    ``postgresql://`` URL as is, a DuckDB file as a ``Path``, None as the settings' choice."""
+    if hasattr(store, "writer"):
+        return store.url if hasattr(store, "url") else store.path
+    if store is None or str(store) == "":
+        return default_target()
+    return store if is_url(store) else Path(store)

@@ -313,7 +313,10 @@ def _values(values) -> list:
         unit = "D" if str(dtype).endswith("[D]") else "us"
         values = values.astype(f"datetime64[{unit}]")  # tolist() of nanoseconds gives integers
     if hasattr(values, "tolist"):
-        return values.tolist()
+        out = values.tolist()
+        if dtype is not None and dtype.kind == "f":  # NaN is NULL, as DuckDB reads a NumPy column
+            out = [None if v != v else v for v in out]
+        return out
     return list(values)
 
 
@@ -540,6 +543,9 @@ class PostgresWatcherLock:
                 pass
 
 
+_held_writers = threading.local()  # per thread: {url: the PostgresWriter whose lock it holds}
+
+
 class PostgresStore:
     def __init__(self, url: str):
         self.url = url
@@ -563,7 +569,14 @@ class PostgresStore:
 
     @contextmanager
     def writer(self, wait_message=None) -> Iterator[PostgresWriter]:
-        """Hold the writer lock for the block: writers on every machine queue here."""
+        """Hold the writer lock for the block: writers on every machine queue here. Taken
+        again by the thread that holds it, it gives the same writer (as ``data.store.writer_lock``
+        does for DuckDB): the drop folder finishes interrupted files (``recover``) inside a
+        block that already holds the lock."""
+        held = _held_writers.__dict__.setdefault("writers", {})
+        if self.url in held:
+            yield held[self.url]
+            return
         conn = self._dedicated.connect()
         try:
             lock = sa.text("SELECT pg_try_advisory_lock(:k)")
@@ -573,8 +586,10 @@ class PostgresStore:
                     wait_message()
                 conn.execute(sa.text("SELECT pg_advisory_lock(:k)"), {"k": WRITER_KEY})
             conn.commit()  # a session lock outlives this transaction; the change starts afresh
-            yield PostgresWriter(self, conn)
+            held[self.url] = PostgresWriter(self, conn)
+            yield held[self.url]
         finally:
+            held.pop(self.url, None)
             try:
                 if conn.in_transaction():
                     conn.rollback()
