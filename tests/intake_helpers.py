@@ -95,28 +95,47 @@ def sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def data_dump(store: Path) -> dict:
+def _connected(store):
+    """A connection to ``store``: a DuckDB file (read-only) or a ``postgresql://`` URL."""
+    from contextlib import contextmanager
+
+    @contextmanager
+    def connection():
+        if isinstance(store, str) and store.startswith("postgres"):
+            from data.stores.postgres_store import _engines_for
+            with _engines_for(store)[0].connect() as conn:
+                yield conn
+            return
+        engine = make_engine(store, read_only=True)
+        try:
+            with engine.connect() as conn:
+                yield conn
+        finally:
+            engine.dispose()
+    return connection()
+
+
+def data_dump(store: Path | str) -> dict:
     """Everything in the store except the record of processed files."""
-    engine = make_engine(store, read_only=True)
-    try:
-        with engine.connect() as conn:
-            out = {}
-            for name in ("sources", "areas", "indicators", "figures", "observation_vintages", "meta"):
-                table = schema.metadata.tables[name]
-                key = list(table.primary_key.columns) or list(table.columns)
-                out[name] = conn.execute(sa.select(table).order_by(*key)).all()
-            return out
-    finally:
-        engine.dispose()
+    with _connected(store) as conn:
+        out = {}
+        for name in ("sources", "areas", "indicators", "figures", "observation_vintages", "meta"):
+            table = schema.metadata.tables[name]
+            key = list(table.primary_key.columns) or list(table.columns)
+            out[name] = conn.execute(sa.select(table).order_by(*key)).all()
+        return out
 
 
-def query(store: Path, sql: str, **params) -> list:
-    engine = make_engine(store, read_only=True)
-    try:
-        with engine.connect() as conn:
-            return conn.execute(sa.text(sql), params).all()
-    finally:
-        engine.dispose()
+def query(store: Path | str, sql: str, **params) -> list:
+    """The rows of ``sql`` on ``store``: a DuckDB file or a ``postgresql://`` URL."""
+    with _connected(store) as conn:
+        return conn.execute(sa.text(sql), params).all()
+
+
+def store_of(home: Path) -> Path | str:
+    """The store the drop folder of ``home`` files into: PKPI_DATABASE_URL when this test set
+    it (a PostgreSQL test), else the home's DuckDB file."""
+    return os.environ.get("PKPI_DATABASE_URL") or home / "pkpi.duckdb"
 
 
 def wait_until(predicate, timeout: float, step: float = 0.3) -> bool:
