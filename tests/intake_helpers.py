@@ -104,6 +104,11 @@ def _connected(store):
         if isinstance(store, str) and store.startswith("postgres"):
             from data.stores.postgres_store import _engines_for
             with _engines_for(store)[0].connect() as conn:
+                # The current version's served table first on the path, for this transaction
+                # only (the connection goes back to the pool), as a reader has it.
+                conn.execute(sa.text("SELECT set_config('search_path', served_schema || ', ' || "
+                                     "current_setting('search_path'), true) FROM pkpi_versions "
+                                     "WHERE served_schema IS NOT NULL ORDER BY seq DESC LIMIT 1"))
                 yield conn
             return
         engine = make_engine(store, read_only=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import subprocess
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -16,15 +17,26 @@ from data.selection import Filters
 from data.store import utc_now
 from data.withdraw import Refused, withdraw
 from indicators import query
-from tests.intake_helpers import COUNT, env_for, folder, manage, obs, query as sql, workbook
+from tests.intake_helpers import COUNT, env_for, folder, manage, obs, query as sql, store_of, workbook
 
 IND = COUNT["indicator_id"]
 TOMORROW = utc_now() + timedelta(days=1)  # as-of views go by day: withdraw on a later day
 
 
-@pytest.fixture
-def home(dropbox_home):
+@pytest.fixture(params=["duckdb", "postgresql"])
+def home(request, dropbox_home, monkeypatch):
+    """A private PKPI_HOME whose drop folder files into a copy of the built store: its DuckDB
+    file, or a PostgreSQL database (PKPI_DATABASE_URL, the suite's throwaway cluster)."""
+    if request.param == "postgresql":
+        monkeypatch.setenv("PKPI_DATABASE_URL", request.getfixturevalue("pg_store"))
     return dropbox_home
+
+
+def _engine(home):
+    """The engine page reads are given: the DuckDB file's reader, or None (the store the
+    settings name: PostgreSQL here)."""
+    store = store_of(home)
+    return reader(store) if isinstance(store, Path) else None
 
 
 def drop(home, name, rows, **kw):
@@ -35,17 +47,17 @@ def drop(home, name, rows, **kw):
 
 
 def values(home, as_of=None, indicator=IND):
-    got = query.observations(Filters(indicators=(indicator,), as_of=as_of), engine=reader(home / "pkpi.duckdb"))
+    got = query.observations(query.Filters(indicators=(indicator,), as_of=as_of), engine=_engine(home))
     return {(r["period"]): (r["value"], r["quote"]) for _i, r in got.iterrows()}
 
 
 def count_vintages(home):
-    return sql(home / "pkpi.duckdb", "SELECT count(*) FROM observation_vintages")[0][0]
+    return sql(store_of(home), "SELECT count(*) FROM observation_vintages")[0][0]
 
 
 def test_withdraw_removes_the_values_now_and_keeps_them_as_of_before(home):
     stored = drop(home, "feb.xlsx", [obs(), obs(period="2024-03", value=13, locator="row 3")])
-    before_version = sql(home / "pkpi.duckdb", "SELECT value FROM meta WHERE key = 'data_version'")
+    before_version = sql(store_of(home), "SELECT value FROM meta WHERE key = 'data_version'")
     assert set(values(home)) == {"2024-02", "2024-03"}
     kept = count_vintages(home)
 
@@ -53,15 +65,15 @@ def test_withdraw_removes_the_values_now_and_keeps_them_as_of_before(home):
     assert (done.removed, done.restored, done.superseded) == (2, 0, 0)
     assert done.message() == f"Withdrew accepted/{stored} (reason: entered twice by mistake). Values no longer shown: 2."
     assert values(home) == {}  # the current view, the served table and the export query
-    assert sql(home / "pkpi.duckdb", f"SELECT count(*) FROM served_observations WHERE indicator_id = '{IND}'") == [(0,)]
+    assert sql(store_of(home), f"SELECT count(*) FROM served_observations WHERE indicator_id = '{IND}'") == [(0,)]
     assert count_vintages(home) == kept  # nothing deleted
     today = date.today()
     assert values(home, as_of=today) == {"2024-02": (12, obs()["quote"]), "2024-03": (13, obs()["quote"])}
     assert values(home, as_of=TOMORROW.date()) == {}
-    (w,) = sql(home / "pkpi.duckdb", "SELECT reason, requested_by, removed, withdrawn_at FROM withdrawals")
+    (w,) = sql(store_of(home), "SELECT reason, requested_by, removed, withdrawn_at FROM withdrawals")
     assert (w.reason, w.requested_by, w.removed, w.withdrawn_at) == ("entered twice by mistake", "command line", 2,
                                                                       TOMORROW.replace(microsecond=0))
-    assert sql(home / "pkpi.duckdb", "SELECT value FROM meta WHERE key = 'data_version'") != before_version
+    assert sql(store_of(home), "SELECT value FROM meta WHERE key = 'data_version'") != before_version
     # The accepted file itself stays where it was.
     assert stored in folder(home, "accepted")
 
@@ -76,14 +88,14 @@ def test_withdrawing_a_revision_brings_the_earlier_value_back(home):
     assert done.message().endswith("Values back to what they were before the file: 1.")
     assert values(home) == {"2024-02": (12, obs()["quote"])}
     assert values(home, as_of=date.today())["2024-02"][0] == 15  # as it stood before the withdrawal
-    rows = sql(home / "pkpi.duckdb", "SELECT vintage, value, is_latest FROM observation_vintages "
+    rows = sql(store_of(home), "SELECT vintage, value, is_latest FROM observation_vintages "
                                      f"WHERE indicator_id = '{IND}' ORDER BY vintage")
     assert [tuple(r) for r in rows] == [(1, 12.0, True), (2, 15.0, False)]
     # A later correction of the same value is numbered after the withdrawn vintage.
     third = drop(home, "v3.xlsx", [obs(value=14, quote="14 个特派团报告了数据", revision="yes")],
                  sources=(), indicators=())
     assert values(home)["2024-02"][0] == 14
-    rows = sql(home / "pkpi.duckdb", "SELECT vintage, value, is_latest, revised FROM observation_vintages "
+    rows = sql(store_of(home), "SELECT vintage, value, is_latest, revised FROM observation_vintages "
                                      f"WHERE indicator_id = '{IND}' ORDER BY vintage")
     assert [tuple(r) for r in rows] == [(1, 12.0, False, False), (2, 15.0, False, True), (3, 14.0, True, True)]
     # Withdrawing that one too goes back to the first value, never to the withdrawn 15.
@@ -95,15 +107,15 @@ def test_withdrawing_a_revision_brings_the_earlier_value_back(home):
 def test_withdrawing_twice_is_refused_and_changes_nothing(home):
     stored = drop(home, "feb.xlsx", [obs()])
     withdraw(stored, "mistake", now=TOMORROW)
-    dump = sql(home / "pkpi.duckdb", "SELECT obs_id, is_latest FROM observation_vintages ORDER BY obs_id")
+    dump = sql(store_of(home), "SELECT obs_id, is_latest FROM observation_vintages ORDER BY obs_id")
     with pytest.raises(Refused) as refused:
         withdraw(stored, "again")
     assert refused.value.code == "withdraw-twice"
     assert str(refused.value) == (f"{stored} was already withdrawn on {TOMORROW:%Y-%m-%d %H:%M} UTC "
                                   f"(reason: mistake); nothing changed.")
     assert "已" in refused.value.render("zh")
-    assert sql(home / "pkpi.duckdb", "SELECT obs_id, is_latest FROM observation_vintages ORDER BY obs_id") == dump
-    assert sql(home / "pkpi.duckdb", "SELECT count(*) FROM withdrawals") == [(1,)]
+    assert sql(store_of(home), "SELECT obs_id, is_latest FROM observation_vintages ORDER BY obs_id") == dump
+    assert sql(store_of(home), "SELECT count(*) FROM withdrawals") == [(1,)]
 
 
 def test_withdrawing_a_file_later_files_revised_keeps_the_later_values_and_names_them(home):
@@ -147,7 +159,7 @@ def test_a_rebuild_keeps_withdrawals(home):
     drop(home, "v1.xlsx", [obs(value=12)])
     second = drop(home, "v2.xlsx", [obs(value=15, revision="yes", quote="15 个")], sources=(), indicators=())
     withdraw(second, "wrong", now=TOMORROW)
-    store = home / "pkpi.duckdb"
+    store = store_of(home)
 
     def state():
         return (sql(store, "SELECT indicator_id, period, value, vintage, is_latest, revised, revises_obs_id IS NULL "
@@ -178,10 +190,10 @@ def test_a_request_saved_into_the_inbox_withdraws_the_file(home):
     outcome = process(request)
     assert outcome.status == "withdrawn", outcome.message
     assert values(home) == {}
-    (w,) = sql(home / "pkpi.duckdb", "SELECT reason, requested_by, request, request_intake_id FROM withdrawals")
+    (w,) = sql(store_of(home), "SELECT reason, requested_by, request, request_intake_id FROM withdrawals")
     (kept,) = [n for n in folder(home, "accepted") if n.endswith("withdraw.txt")]
     assert (w.reason, w.requested_by, w.request) == ("the counts are for January", "inbox", f"accepted/{kept}")
-    assert sql(home / "pkpi.duckdb", f"SELECT status FROM intake_files WHERE intake_id = {w.request_intake_id}") \
+    assert sql(store_of(home), f"SELECT status FROM intake_files WHERE intake_id = {w.request_intake_id}") \
         == [("withdrawal",)]
     assert folder(home, "inbox") == []
 
@@ -193,7 +205,7 @@ def test_a_request_saved_into_the_inbox_withdraws_the_file(home):
     (report,) = [n for n in folder(home, "rejected") if n.endswith(".errors.txt")]
     text = (home / "dropbox" / "rejected" / report).read_text(encoding="utf-8")
     assert f"{stored} was already withdrawn on" in text and "未撤回任何内容" in text
-    assert sql(home / "pkpi.duckdb", "SELECT count(*) FROM withdrawals") == [(1,)]
+    assert sql(store_of(home), "SELECT count(*) FROM withdrawals") == [(1,)]
 
 
 def test_a_plain_text_file_is_still_refused_as_not_a_spreadsheet(home):
@@ -222,5 +234,5 @@ def test_a_withdrawn_value_is_not_listed_among_earlier_values(home):
     second = drop(home, "v2.xlsx", [obs(value=15, quote="15 个", revision="yes")], sources=(), indicators=())
     withdraw(second, "wrong", now=TOMORROW)
     drop(home, "v3.xlsx", [obs(value=14, quote="14 个", revision="yes")], sources=(), indicators=())
-    past = updates.history(IND, "all_pko", "2024-02", engine=reader(home / "pkpi.duckdb"))
+    past = updates.history(IND, "all_pko", "2024-02", engine=_engine(home))
     assert past["value"].tolist() == [12, 14] and past["vintage"].tolist() == [1, 3]
