@@ -161,3 +161,11 @@ def folder(home: Path, name: str) -> list[str]:
 
 def manage(*args) -> list[str]:
     return [sys.executable, str(REPO / "manage.py"), *args]
+
+
+def engine_of(home: Path):
+    """The engine page reads are given for ``home``'s store: its DuckDB file's reader, or None
+    on PostgreSQL (the store the settings name, PKPI_DATABASE_URL)."""
+    from data.engine import reader
+    store = store_of(home)
+    return reader(store) if isinstance(store, Path) else None

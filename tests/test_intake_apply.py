@@ -16,13 +16,17 @@ from data.dropbox import process, process_inbox
 from data.engine import reader
 from data.selection import Filters
 from indicators import query, updates
-from tests.intake_helpers import (COUNT, SHARE, SOURCE, data_dump, env_for, folder, manage, obs,
-                                  query as sql, workbook)
+from tests.intake_helpers import (COUNT, SHARE, SOURCE, data_dump, engine_of, env_for, folder, manage, obs,
+                                  query as sql, store_of, workbook)
 
 
-@pytest.fixture
-def home(dropbox_home):
-    """This file's tests work in a private PKPI_HOME (conftest.dropbox_home)."""
+@pytest.fixture(params=["duckdb", "postgresql"])
+def home(request, dropbox_home, monkeypatch):
+    """This file's tests work in a private PKPI_HOME (conftest.dropbox_home) whose drop folder
+    files into a copy of the built store: its DuckDB file, or a PostgreSQL database
+    (PKPI_DATABASE_URL, the suite's throwaway cluster)."""
+    if request.param == "postgresql":
+        monkeypatch.setenv("PKPI_DATABASE_URL", request.getfixturevalue("pg_store"))
     return dropbox_home
 
 
@@ -31,7 +35,7 @@ def inbox(home, name):
 
 
 def latest(home, indicator):
-    return query.observations(Filters(indicators=(indicator,)), engine=reader(home / "pkpi.duckdb"))
+    return query.observations(query.Filters(indicators=(indicator,)), engine=engine_of(home))
 
 
 def test_filled_template_is_accepted_with_citations(home):
@@ -88,14 +92,14 @@ def test_same_file_again_changes_nothing_and_says_so(home):
     path = workbook(inbox(home, "a.xlsx"), [obs()])
     content = path.read_bytes()
     assert process(path).status == "accepted"
-    before = data_dump(home / "pkpi.duckdb")
+    before = data_dump(store_of(home))
     inbox(home, "a copy.xlsx").write_bytes(content)
     out = process(inbox(home, "a copy.xlsx"))
     assert out.status == "duplicate"
     assert "Already applied: the same file was accepted on" in out.message and "nothing changed" in out.message
-    assert data_dump(home / "pkpi.duckdb") == before
+    assert data_dump(store_of(home)) == before
     assert len(folder(home, "accepted")) == 2 and folder(home, "inbox") == []
-    assert sql(home / "pkpi.duckdb", "SELECT status, duplicate_of FROM intake_files ORDER BY intake_id") == \
+    assert sql(store_of(home), "SELECT status, duplicate_of FROM intake_files ORDER BY intake_id") == \
         [("accepted", None), ("duplicate", 1)]
 
 
@@ -117,10 +121,10 @@ def test_marked_revision_keeps_both_vintages_and_shows_the_latest(home):
     assert len(shown) == 1
     assert (shown.iloc[0]["value"], bool(shown.iloc[0]["revised"]), shown.iloc[0]["vintage"]) == (11, True, 2)
     assert shown.iloc[0]["period_label"] == "as of February 2024"
-    hist = updates.history(COUNT["indicator_id"], "all_pko", "2024-02", engine=reader(home / "pkpi.duckdb"))
+    hist = updates.history(COUNT["indicator_id"], "all_pko", "2024-02", engine=engine_of(home))
     assert list(hist["value"]) == [12, 11] and list(hist["is_latest"]) == [False, True]
     assert list(hist["locator"]) == ["row 2", "row 9"]
-    added = updates.file_observations(2, engine=reader(home / "pkpi.duckdb")).iloc[0]
+    added = updates.file_observations(2, engine=engine_of(home)).iloc[0]
     assert (added["previous_value"], added["previous_locator"]) == (12, "row 2")
 
 
@@ -136,7 +140,7 @@ def test_a_newer_report_revises_without_a_mark(home):
 
 def test_revision_of_a_curated_value(home):
     (ind, area, period, value, source, locator, quote, n), = sql(
-        home / "pkpi.duckdb",
+        store_of(home),
         "SELECT o.indicator_id, o.area, o.period, o.value, o.source_id, o.locator, o.quote, "
         "(SELECT count(*) FROM observations) FROM observations o JOIN indicators i USING (indicator_id) "
         "WHERE i.unit = 'count' AND o.qualifier = 'exact' AND o.value > 2 ORDER BY o.obs_id LIMIT 1")
@@ -144,16 +148,16 @@ def test_revision_of_a_curated_value(home):
                                            source_id=source, locator=locator, quote=quote, revision="yes")],
              sources=(), indicators=())
     assert process(inbox(home, "fix.xlsx")).status == "accepted"
-    rows = sql(home / "pkpi.duckdb", "SELECT value, vintage, is_latest FROM observation_vintages "
+    rows = sql(store_of(home), "SELECT value, vintage, is_latest FROM observation_vintages "
                                      "WHERE indicator_id = :i AND area = :a AND period = :p ORDER BY vintage",
                i=ind, a=area, p=period)
     assert rows == [(value, 1, False), (value + 1, 2, True)]
-    assert sql(home / "pkpi.duckdb", "SELECT count(*) FROM observations")[0][0] == n  # the view: one per key
+    assert sql(store_of(home), "SELECT count(*) FROM observations")[0][0] == n  # the view: one per key
 
 
 def test_rebuild_keeps_everything_dropped(home):
     """A curated rebuild (python manage.py build) must never lose dropped values or the record."""
-    store = home / "pkpi.duckdb"
+    store = store_of(home)
     workbook(inbox(home, "v1.xlsx"), [obs(), obs(indicator_id=SHARE["indicator_id"], unit="percent", value=40)])
     assert process(inbox(home, "v1.xlsx")).status == "accepted"
     workbook(inbox(home, "v2.xlsx"), [obs(value=11, revision="yes")], sources=(), indicators=())
@@ -191,25 +195,25 @@ def test_crash_after_the_swap_is_finished_by_the_next_run(home, monkeypatch):
     def killed(*_args):
         raise SystemExit("killed between the swap and the move")
 
-    monkeypatch.setattr(dropbox, "_remove_from_inbox", killed)
-    with pytest.raises(SystemExit):
-        process(path)
-    monkeypatch.undo()
-    monkeypatch.setenv("PKPI_HOME", str(home))
+    with pytest.MonkeyPatch.context() as patched:  # only this (the home and store stay set)
+        patched.setattr(dropbox, "_remove_from_inbox", killed)
+        with pytest.raises(SystemExit):
+            process(path)
     assert path.exists() and folder(home, "accepted") == []  # the store has it; the file was not moved
-    after_swap = data_dump(home / "pkpi.duckdb")
+    after_swap = data_dump(store_of(home))
     done = subprocess.run(manage("ingest"), env=env_for(home), capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("finished  late.xlsx: it had already been processed (accepted) when the "
                                   "previous run stopped; nothing changed in the store.")
-    assert data_dump(home / "pkpi.duckdb") == after_swap
+    assert data_dump(store_of(home)) == after_swap
     (stored,) = folder(home, "accepted")
     assert (home / "dropbox" / "accepted" / stored).read_bytes() == original
-    assert folder(home, "inbox") == [] and sql(home / "pkpi.duckdb", "SELECT count(*) FROM intake_files") == [(1,)]
+    assert folder(home, "inbox") == [] and sql(store_of(home), "SELECT count(*) FROM intake_files") == [(1,)]
     assert not any((home / "dropbox" / ".processing").iterdir())
 
 
-def test_ingest_exit_status_and_watch_once(home):
+def test_ingest_exit_status_and_watch_once(dropbox_home):
+    home = dropbox_home  # DuckDB only: the watcher on PostgreSQL is branch `watcher`'s
     workbook(inbox(home, "good.xlsx"), [obs()])
     inbox(home, "bad.xlsx").write_bytes(b"not a workbook")
     inbox(home, "~$good.xlsx").write_bytes(b"owner")  # left by Excel: ignored, but good.xlsx waits
@@ -269,7 +273,7 @@ def test_as_of_shows_the_vintage_current_at_that_date(home):
     from datetime import timedelta
 
     from indicators.query import observations
-    store = home / "pkpi.duckdb"
+    store = store_of(home)
     (ind, area, period, value, source, locator, quote), = sql(
         store, "SELECT o.indicator_id, o.area, o.period, o.value, o.source_id, o.locator, o.quote "
                "FROM observations o JOIN indicators i USING (indicator_id) WHERE o.source_id = 's-2023-646' "
@@ -278,7 +282,7 @@ def test_as_of_shows_the_vintage_current_at_that_date(home):
                                            source_id=source, locator=locator, quote=quote, revision="yes")],
              sources=(), indicators=())
     assert process(inbox(home, "fix.xlsx")).status == "accepted"
-    engine = reader(store)
+    engine = engine_of(home)
     pick = Filters(indicators=(ind,), areas=(area,))
 
     def shown(as_of):

@@ -6,18 +6,15 @@ from __future__ import annotations
 
 import subprocess
 from datetime import date, timedelta
-from pathlib import Path
 
 import pytest
 
 from data.build import build
 from data.dropbox import process
-from data.engine import reader
-from data.selection import Filters
 from data.store import utc_now
 from data.withdraw import Refused, withdraw
 from indicators import query
-from tests.intake_helpers import COUNT, env_for, folder, manage, obs, query as sql, store_of, workbook
+from tests.intake_helpers import COUNT, env_for, folder, manage, obs, engine_of, query as sql, store_of, workbook
 
 IND = COUNT["indicator_id"]
 TOMORROW = utc_now() + timedelta(days=1)  # as-of views go by day: withdraw on a later day
@@ -32,13 +29,6 @@ def home(request, dropbox_home, monkeypatch):
     return dropbox_home
 
 
-def _engine(home):
-    """The engine page reads are given: the DuckDB file's reader, or None (the store the
-    settings name: PostgreSQL here)."""
-    store = store_of(home)
-    return reader(store) if isinstance(store, Path) else None
-
-
 def drop(home, name, rows, **kw):
     path = workbook(home / "dropbox" / "inbox" / name, rows, **kw)
     outcome = process(path)
@@ -47,7 +37,7 @@ def drop(home, name, rows, **kw):
 
 
 def values(home, as_of=None, indicator=IND):
-    got = query.observations(query.Filters(indicators=(indicator,), as_of=as_of), engine=_engine(home))
+    got = query.observations(query.Filters(indicators=(indicator,), as_of=as_of), engine=engine_of(home))
     return {(r["period"]): (r["value"], r["quote"]) for _i, r in got.iterrows()}
 
 
@@ -234,5 +224,5 @@ def test_a_withdrawn_value_is_not_listed_among_earlier_values(home):
     second = drop(home, "v2.xlsx", [obs(value=15, quote="15 个", revision="yes")], sources=(), indicators=())
     withdraw(second, "wrong", now=TOMORROW)
     drop(home, "v3.xlsx", [obs(value=14, quote="14 个", revision="yes")], sources=(), indicators=())
-    past = updates.history(IND, "all_pko", "2024-02", engine=_engine(home))
+    past = updates.history(IND, "all_pko", "2024-02", engine=engine_of(home))
     assert past["value"].tolist() == [12, 14] and past["vintage"].tolist() == [1, 3]
