@@ -133,6 +133,16 @@ def dropbox_home(tmp_path, store, monkeypatch) -> Path:
     return use_home(tmp_path, store, monkeypatch)
 
 
+@pytest.fixture(params=["duckdb", "postgresql"])
+def any_dropbox_home(request, dropbox_home, monkeypatch) -> Path:
+    """``dropbox_home`` whose drop folder files into a copy of the built store on each
+    implementation: the home's DuckDB file, or a PostgreSQL database (PKPI_DATABASE_URL set
+    to a ``pg_store``); ``tests.intake_helpers.store_of(home)`` names the one in use."""
+    if request.param == "postgresql":
+        monkeypatch.setenv("PKPI_DATABASE_URL", request.getfixturevalue("pg_store"))
+    return dropbox_home
+
+
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
     # Playwright cannot download its own browsers here: use Debian's Chromium.

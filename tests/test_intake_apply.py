@@ -20,14 +20,10 @@ from tests.intake_helpers import (COUNT, SHARE, SOURCE, data_dump, engine_of, en
                                   query as sql, store_of, workbook)
 
 
-@pytest.fixture(params=["duckdb", "postgresql"])
-def home(request, dropbox_home, monkeypatch):
-    """This file's tests work in a private PKPI_HOME (conftest.dropbox_home) whose drop folder
-    files into a copy of the built store: its DuckDB file, or a PostgreSQL database
-    (PKPI_DATABASE_URL, the suite's throwaway cluster)."""
-    if request.param == "postgresql":
-        monkeypatch.setenv("PKPI_DATABASE_URL", request.getfixturevalue("pg_store"))
-    return dropbox_home
+@pytest.fixture
+def home(any_dropbox_home):
+    """A private PKPI_HOME filing into a copy of the built store, on each store (conftest)."""
+    return any_dropbox_home
 
 
 def inbox(home, name):

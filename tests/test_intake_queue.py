@@ -18,7 +18,7 @@ from data.dropbox import Folders, process, process_inbox
 from data.watcher import Watcher, status, why_waiting
 from layouts import updates_parts
 from tests.intake_helpers import (COUNT, OBS_COLUMNS, env_for, folder, manage, obs, query, sha,
-                                  workbook)
+                                  store_of, workbook)
 
 
 NAME_MAX = 255  # bytes in a file name (ext4, XFS)
@@ -70,7 +70,7 @@ def csv_bytes(rows, encoding="utf-8") -> bytes:
 
 
 def values(home) -> dict:
-    return dict(query(home / "pkpi.duckdb", "SELECT period, value FROM observation_vintages "
+    return dict(query(store_of(home), "SELECT period, value FROM observation_vintages "
                                             "WHERE indicator_id = :i AND intake_id IS NOT NULL",
                       i=COUNT["indicator_id"]))
 
@@ -85,10 +85,11 @@ def chinese_name(chars: int, ext: str) -> str:
 
 
 @pytest.mark.parametrize("chars", [76, 80, 83])
-def test_a_long_chinese_name_is_filed_and_the_queue_goes_on(home, chars):
+def test_a_long_chinese_name_is_filed_and_the_queue_goes_on(any_dropbox_home, chars):
     """83 characters and .xlsx is 254 bytes, the longest name a file may have. Rejected (its
     reports are written beside it) and accepted, each under a name within 255 bytes, and
-    the file after it is read."""
+    the file after it is read. On each store (the report is written from the store's record)."""
+    home = any_dropbox_home
     bad_name, good_name = chinese_name(chars, ".xlsx"), chinese_name(chars - 1, ".xlsx")
     workbook(inbox(home, bad_name), [obs(value="many")])
     workbook(inbox(home, good_name), [obs()])
@@ -161,34 +162,34 @@ def test_an_unexpected_error_on_one_file_is_reported_and_the_next_is_read(home, 
         watcher.release()
 
 
-def test_a_copy_that_cannot_be_finished_does_not_stop_the_others(home, monkeypatch):
+def test_a_copy_that_cannot_be_finished_does_not_stop_the_others(any_dropbox_home):
     """A file processed but not moved (its run was killed after the swap), and finishing it
-    fails every time: reported, and the inbox is filed regardless."""
+    fails every time: reported, and the inbox is filed regardless. On each store."""
     import data.dropbox as d
+    home = any_dropbox_home
     path = workbook(inbox(home, "late.xlsx"), [obs()])
 
     def killed(*_args):
         raise SystemExit("killed between the swap and the move")
 
-    monkeypatch.setattr(d, "_remove_from_inbox", killed)
-    with pytest.raises(SystemExit):
-        process(path)
-    monkeypatch.undo()
-    monkeypatch.setenv("PKPI_HOME", str(home))
-    file_here(monkeypatch)
-    monkeypatch.setattr(d, "_finish", lambda *a, **k: (_ for _ in ()).throw(PermissionError(13, "Permission denied")))
-    workbook(inbox(home, "other.xlsx"), [obs(period="2024-03", value=13)], indicators=())
-    outcomes = process_inbox()
+    with pytest.MonkeyPatch.context() as patched:  # only these (the home and store stay set)
+        patched.setattr(d, "_remove_from_inbox", killed)
+        with pytest.raises(SystemExit):
+            process(path)
+    with pytest.MonkeyPatch.context() as patched:
+        file_here(patched)
+        patched.setattr(d, "_finish", lambda *a, **k: (_ for _ in ()).throw(PermissionError(13, "Permission denied")))
+        workbook(inbox(home, "other.xlsx"), [obs(period="2024-03", value=13)], indicators=())
+        outcomes = process_inbox()
     statuses = [(o.name, o.status) for o in outcomes]
     assert ("late.xlsx", "failed") in statuses and ("other.xlsx", "accepted") in statuses, statuses
     failed = next(o for o in outcomes if o.status == "failed")
     assert "could not finish filing it (.processing/" in failed.message and "Permission denied" in failed.message
-    monkeypatch.undo()
-    monkeypatch.setenv("PKPI_HOME", str(home))
-    file_here(monkeypatch)
-    done = process_inbox()  # the cause gone, it is finished: filed once
+    with pytest.MonkeyPatch.context() as patched:
+        file_here(patched)
+        done = process_inbox()  # the cause gone, it is finished: filed once
     assert [o.status for o in done if o.name == "late.xlsx"] == ["recovered"]
-    assert query(home / "pkpi.duckdb", "SELECT original_name, status FROM intake_files ORDER BY intake_id") == \
+    assert query(store_of(home), "SELECT original_name, status FROM intake_files ORDER BY intake_id") == \
         [("late.xlsx", "accepted"), ("other.xlsx", "accepted")]
     assert folder(home, ".processing") == [] and folder(home, "inbox") == []
 
@@ -399,13 +400,14 @@ def test_the_watcher_reads_a_file_once_it_has_settled_and_looks_again_in_time(ho
         watcher.release()
 
 
-def test_a_copy_left_by_the_old_naming_is_finished_without_deleting_anything(home, monkeypatch):
+def test_a_copy_left_by_the_old_naming_is_finished_without_deleting_anything(any_dropbox_home):
     """The red team's state: a rejected file with a 76-character Chinese name recorded under
     the old rule (120 characters, 234 bytes), its run stopped after the swap because the
     report's name was too long, its copy in .processing/. The next run files it, with its
     reports under names shortened to fit, and goes on with the inbox."""
     import data.dropbox as d
     from datetime import datetime
+    home = any_dropbox_home
     name = chinese_name(76, ".xlsx")
     path = workbook(inbox(home, name), [obs(value="many")])
     original = path.read_bytes()
@@ -417,13 +419,12 @@ def test_a_copy_left_by_the_old_naming_is_finished_without_deleting_anything(hom
     def stopped(*_args):
         raise OSError(36, "File name too long")
 
-    monkeypatch.setattr(d, "_unique_name", old_rule)
-    monkeypatch.setattr(d, "write_reports", stopped)
-    with pytest.raises(OSError):
-        process(path)
-    monkeypatch.undo()
-    monkeypatch.setenv("PKPI_HOME", str(home))
-    (stored,) = [r[0] for r in query(home / "pkpi.duckdb", "SELECT stored_name FROM intake_files")]
+    with pytest.MonkeyPatch.context() as patched:  # only these (the home and store stay set)
+        patched.setattr(d, "_unique_name", old_rule)
+        patched.setattr(d, "write_reports", stopped)
+        with pytest.raises(OSError):
+            process(path)
+    (stored,) = [r[0] for r in query(store_of(home), "SELECT stored_name FROM intake_files")]
     assert len(stored.encode()) == len(old_rule(name, datetime(2026, 1, 1), None, None).encode()) > 240
     assert len(folder(home, ".processing")) == 1
     workbook(inbox(home, "next.xlsx"), [obs()])

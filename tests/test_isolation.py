@@ -11,7 +11,7 @@ from data.dropbox import Folders
 from data.isolation import process_isolated
 from data.watcher import Watcher
 from tests.far_cells import far_text
-from tests.intake_helpers import folder, obs, query, sha, workbook
+from tests.intake_helpers import folder, obs, query, sha, store_of, workbook
 
 
 @pytest.fixture
@@ -20,6 +20,14 @@ def home(dropbox_home, monkeypatch):
     monkeypatch.setenv("PKPI_MAX_ROWS", "2000000")
     monkeypatch.setenv("PKPI_MAX_COLUMNS", "16384")
     return dropbox_home
+
+
+@pytest.fixture
+def any_home(any_dropbox_home, monkeypatch):
+    """``home`` on each store (conftest's ``any_dropbox_home``)."""
+    monkeypatch.setenv("PKPI_MAX_ROWS", "2000000")
+    monkeypatch.setenv("PKPI_MAX_COLUMNS", "16384")
+    return any_dropbox_home
 
 
 def _report(home, name: str) -> str:
@@ -106,12 +114,15 @@ def _reader_children() -> list[int]:
     return found
 
 
-def test_a_reader_killed_by_a_signal_gives_a_rejection_saying_so(home):
+def test_a_reader_killed_by_a_signal_gives_a_rejection_saying_so(any_home):
+    """On PostgreSQL the child holds the writer lock on its own connection (it cannot inherit
+    the parent's): killed, it frees the lock, and the parent takes it to reject the file."""
     import os
     import signal
     import threading
     import time
 
+    home = any_home
     path = workbook(home / "dropbox" / "inbox" / "killed.xlsx",
                     [obs(period=f"{1900 + n // 12}-{n % 12 + 1:02d}", value=n) for n in range(20000)])
     original = sha(path)
@@ -133,3 +144,4 @@ def test_a_reader_killed_by_a_signal_gives_a_rejection_saying_so(home):
     (kept,) = [p for p in folder(home, "rejected") if p.endswith("killed.xlsx")]
     assert sha(home / "dropbox" / "rejected" / kept) == original
     assert folder(home, "inbox") == [] and folder(home, ".processing") == []
+    assert query(store_of(home), "SELECT original_name, status FROM intake_files") == [("killed.xlsx", "rejected")]

@@ -20,13 +20,10 @@ IND = COUNT["indicator_id"]
 TOMORROW = utc_now() + timedelta(days=1)  # as-of views go by day: withdraw on a later day
 
 
-@pytest.fixture(params=["duckdb", "postgresql"])
-def home(request, dropbox_home, monkeypatch):
-    """A private PKPI_HOME whose drop folder files into a copy of the built store: its DuckDB
-    file, or a PostgreSQL database (PKPI_DATABASE_URL, the suite's throwaway cluster)."""
-    if request.param == "postgresql":
-        monkeypatch.setenv("PKPI_DATABASE_URL", request.getfixturevalue("pg_store"))
-    return dropbox_home
+@pytest.fixture
+def home(any_dropbox_home):
+    """A private PKPI_HOME filing into a copy of the built store, on each store (conftest)."""
+    return any_dropbox_home
 
 
 def drop(home, name, rows, **kw):
