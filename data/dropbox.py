@@ -1,15 +1,23 @@
 """The drop folder: staff save spreadsheets into ``inbox/``; each ends in ``accepted/`` or
 ``rejected/`` (with an error report), under a name never used before.
 
-Filing one file, under the store's writer lock (``data.store``):
+Filing one file, under the store's writer lock (``Store.writer()``, ``data.stores``), held
+from step 1 to step 4:
 
-1. copy it to ``.processing/<sha256>`` (what is checked is exactly what is kept, even if
-   someone saves the inbox file again meanwhile);
-2. on a copy of the store, in one transaction: record the file in ``intake_files`` (and its
-   problems in ``intake_errors``) and, if it has none, add its values; checkpoint;
-3. swap the new store in (``os.replace``): from here the file counts as processed;
+1. copy it to ``.processing/<sha256>.<host>~<pid>`` (what is checked is exactly what is
+   kept, even if someone saves the inbox file again meanwhile; the host and process make the
+   name one no other machine sharing the folder can write);
+2. in one change (``Writer.change()``: a copy of the DuckDB file, or one PostgreSQL
+   transaction): record the file in ``intake_files`` (and its problems in
+   ``intake_errors``) and, if it has none, add its values;
+3. publish the change (DuckDB: checkpoint and ``os.replace``; PostgreSQL: commit): from here
+   the file counts as processed;
 4. remove it from the inbox, write the error report if rejected, and move the copy to
    ``accepted/`` or ``rejected/`` under the name recorded in step 2.
+
+On PostgreSQL the lock is the database's, so intakes on several machines sharing one drop
+folder (a network share) take turns: a file is applied once, by whichever takes it first;
+the other finds it gone from the inbox, or recorded by its SHA-256.
 
 Before step 1 the file must be a regular file (a link, a folder, a device, a named pipe
 or a socket in the inbox is refused and never opened: ``refusal``), must not have changed
@@ -207,7 +215,9 @@ def writers(path: Path) -> list[tuple[int, str]]:
 def _fault(point: str) -> None:
     """A fault-injection point for the crash tests only: ``PKPI_TEST_KILL_AT=<point>[:<marker
     file>]`` kills this process (SIGKILL, as ``kill -9``) when it gets there, once (the marker
-    file records that it did). Never set outside the tests."""
+    file records that it did). Never set outside the tests. Points: ``before-commit`` (inside
+    a new file's change, its rows written, not published) and ``after-swap`` (published, not
+    yet moved)."""
     spec = os.environ.get("PKPI_TEST_KILL_AT")
     if not spec:
         return
