@@ -105,6 +105,8 @@ def test_corrected_file_dropped_again_whole(home):
     workbook(inbox(home, "v2.xlsx"), [obs(), obs(period="2024-03", value=13), obs(period="2024-04", value=15)])
     out = process(inbox(home, "v2.xlsx"))
     assert out.status == "accepted" and "1 new value, 0 revised, 2 already published" in out.message
+    assert sql(store_of(home), "SELECT original_name, added, unchanged FROM intake_files ORDER BY intake_id") == \
+        [("v1.xlsx", 2, 0), ("v2.xlsx", 1, 2)]
 
 
 def test_marked_revision_keeps_both_vintages_and_shows_the_latest(home):

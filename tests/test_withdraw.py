@@ -30,6 +30,8 @@ def drop(home, name, rows, **kw):
     path = workbook(home / "dropbox" / "inbox" / name, rows, **kw)
     outcome = process(path)
     assert outcome.status == "accepted", outcome.message
+    assert sql(store_of(home), "SELECT status FROM intake_files WHERE stored_name = :n",
+               n=outcome.stored.name) == [("accepted",)]  # in the store this test chose
     return outcome.stored.name
 
 
@@ -200,6 +202,7 @@ def test_a_plain_text_file_is_still_refused_as_not_a_spreadsheet(home):
     notes.write_text("some notes\n", encoding="utf-8")
     outcome = process(notes)
     assert outcome.status == "rejected" and "Files of this type (.txt) are not read" in outcome.message
+    assert sql(store_of(home), "SELECT original_name, status FROM intake_files") == [("notes.txt", "rejected")]
 
 
 def test_the_withdraw_command(home):
@@ -208,6 +211,7 @@ def test_the_withdraw_command(home):
                           env=env_for(home), capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout == f"Withdrew accepted/{stored} (reason: duplicate of the March file). Values no longer shown: 1.\n"
+    assert sql(store_of(home), "SELECT reason FROM withdrawals") == [("duplicate of the March file",)]
     again = subprocess.run(manage("withdraw", stored, "--reason", "again"), env=env_for(home),
                            capture_output=True, text=True)
     assert again.returncode == 1 and "was already withdrawn" in again.stderr
