@@ -53,9 +53,8 @@ import socket
 import subprocess
 import sys
 import threading
-from pathlib import Path
-
 from contextlib import nullcontext
+from pathlib import Path
 
 from data import settings
 from data.dropbox import Folders, Outcome, process, recover
