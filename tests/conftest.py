@@ -137,10 +137,19 @@ def dropbox_home(tmp_path, store, monkeypatch) -> Path:
 def any_dropbox_home(request, dropbox_home, monkeypatch) -> Path:
     """``dropbox_home`` whose drop folder files into a copy of the built store on each
     implementation: the home's DuckDB file, or a PostgreSQL database (PKPI_DATABASE_URL set
-    to a ``pg_store``); ``tests.intake_helpers.store_of(home)`` names the one in use."""
+    to a ``pg_store``); ``tests.intake_helpers.store_of(home)`` names the one in use. The
+    page caches are emptied around it: they are keyed by data version, and two tests' copies
+    can reach the same version with different contents (another file's processing time)."""
+    from callbacks import cache as answers
+    from indicators import query
+
     if request.param == "postgresql":
         monkeypatch.setenv("PKPI_DATABASE_URL", request.getfixturevalue("pg_store"))
-    return dropbox_home
+    query.clear_cache()
+    answers.clear_all()
+    yield dropbox_home
+    query.clear_cache()
+    answers.clear_all()
 
 
 @pytest.fixture(scope="session")

@@ -31,7 +31,7 @@ def inbox(home, name):
 
 
 def latest(home, indicator):
-    return query.observations(query.Filters(indicators=(indicator,)), engine=engine_of(home))
+    return query.observations(Filters(indicators=(indicator,)), engine=engine_of(home))
 
 
 def test_filled_template_is_accepted_with_citations(home):

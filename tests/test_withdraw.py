@@ -11,6 +11,7 @@ import pytest
 
 from data.build import build
 from data.dropbox import process
+from data.selection import Filters
 from data.store import utc_now
 from data.withdraw import Refused, withdraw
 from indicators import query
@@ -36,7 +37,7 @@ def drop(home, name, rows, **kw):
 
 
 def values(home, as_of=None, indicator=IND):
-    got = query.observations(query.Filters(indicators=(indicator,), as_of=as_of), engine=engine_of(home))
+    got = query.observations(Filters(indicators=(indicator,), as_of=as_of), engine=engine_of(home))
     return {(r["period"]): (r["value"], r["quote"]) for _i, r in got.iterrows()}
 
 
