@@ -2,20 +2,23 @@
 
 ``./pkpi run``, ``python app.py`` and every gunicorn worker start a watcher thread unless
 ``PKPI_WATCH=0`` (``serve_dropbox``); ``manage.py watch`` runs one in the foreground. Of
-all the watchers on one store, one works at a time: the one holding the election lock
-(``flock`` on ``<store>.watcher`` beside the store); the others stand by and take over if it
-stops (the kernel releases the lock when its holder dies).
+all the watchers on one store, one works at a time: the one holding the store's watcher
+election (``Store.watcher()``: on DuckDB a ``flock`` on ``<store>.watcher`` beside the store,
+on PostgreSQL an advisory lock on the watcher's own connection, so the watchers of several
+machines sharing one database elect one among them); the others stand by and take over if
+it stops (the lock goes with its holder's process, or on PostgreSQL its connection).
 
-The elected watcher writes what it is doing into that same file, one JSON line rewritten at
-every look: process id and host, when it was elected, when it last looked, how often it
-looks, the file it is reading now, and the files it is waiting for or could not read. The
-Updates page (in whichever worker serves it) reads this line with ``status()`` and checks
-that the lock is still held, so it can say plainly whether the inbox is being read, by
-which process, when it last looked, and why a file is still waiting.
+The elected watcher writes what it is doing as one JSON line, rewritten at every look
+(``WatcherLock.write_status``: into the lock's file on DuckDB, into the table
+``pkpi_watcher`` on PostgreSQL): process id and host, when it was elected, when it last
+looked, how often it looks, the file it is reading now, and the files it is waiting for or
+could not read. The Updates page (in whichever worker, on whichever machine, serves it)
+reads this line with ``status()`` (``Store.watcher_status()``), which also says whether the
+election is still held, so it can say plainly whether the inbox is being read, by which
+process, when it last looked, and why a file is still waiting.
 """
 from __future__ import annotations
 
-import fcntl
 import json
 import logging
 import os
@@ -31,13 +34,20 @@ from data import messages, settings
 from data.dropbox import Folders, Outcome, _signature, inbox_files, open_in_excel, recover, refusal
 from data.isolation import prepare, process_isolated
 from data.messages import shown_name
-from data.store import writer_lock
+from data.stores import WatcherLock, default_target, is_url, open_store
 
 log = logging.getLogger("pkpi.dropbox")
 
 
 def lock_path(store: Path) -> Path:
+    """The DuckDB store's election lock and status file (``DuckDBStore.watcher_path``)."""
     return store.with_name(store.name + ".watcher")
+
+
+def _where(store: Path | str | None) -> Path | str:
+    """The store named: a PostgreSQL URL as given, a DuckDB file as a Path, else the settings'."""
+    where = store if store is not None and str(store) != "" else default_target()
+    return where if is_url(where) else Path(where)
 
 
 def _utc() -> str:
@@ -49,13 +59,19 @@ class Watcher:
     file once it has not changed between two polls and for PKPI_SETTLE_SECONDS, counted by
     this process's own clock (a share's clock may differ). Links, folders and other entries
     that are not regular files are reported once and never read. Of all the watchers started on one
-    store (in server workers, ``manage.py watch``), one works at a time: the one holding
-    the watch lock; the others stand by and take over if it stops."""
+    store (in server workers, ``manage.py watch``, on one machine or, on PostgreSQL, on
+    several), one works at a time: the one holding the store's watcher election; the others
+    stand by and take over if it stops.
 
-    def __init__(self, store: Path | None = None, folders: Folders | None = None,
+    ``store`` is where it files: a DuckDB file (a Path), a ``postgresql://`` URL, or None
+    for the settings' store (``data.stores.default_target``); it is handed on as it is to
+    the intake (``recover``, ``process_isolated``)."""
+
+    def __init__(self, store: Path | str | None = None, folders: Folders | None = None,
                  poll: float | None = None, report: Callable[[Outcome], None] | None = None,
                  settle: float | None = None):
-        self.store = Path(store or settings.db_path())
+        self.store = _where(store)
+        self._store = open_store(self.store)
         self.folders = folders or Folders.default()
         self.poll = poll or settings.poll_seconds()
         self.settle = settings.settle_seconds() if settle is None else settle
@@ -72,28 +88,31 @@ class Watcher:
         self._why: dict[str, str] = {}  # name -> why it waits, as process() said
         self._first: dict[str, float] = {}  # name -> when first seen in the inbox (epoch seconds)
         self._changing: list[str] = []  # names whose size or time changed since the last look
-        self._lock_fd: int | None = None
+        self._lock: WatcherLock | None = None  # held: this watcher is the elected one
         self._since = ""
 
     def _elected(self) -> bool:
-        if self._lock_fd is not None:
-            return True
-        self.store.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(lock_path(self.store), os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
+        """Whether this watcher is the one working: it holds the election, or has just won
+        it. A PostgreSQL holder asks the server at every look (its connection may have
+        broken, and the lock with it) and stands down if it lost it."""
+        if self._lock is not None:
+            if self._lock.still_held():
+                return True
+            log.warning("the inbox watcher's election was lost (its connection to the store broke); "
+                        "standing by")
+            self._lock = None
+        lock = self._store.watcher()
+        if not lock.try_acquire():
             return False
-        self._lock_fd = fd
+        self._lock = lock
         self._since = _utc()
         prepare()  # a reader process, its imports done, for the first file
         log.info("watching %s every %gs", self.folders.inbox, self.poll)
         return True
 
     def _beat(self, reading: str | None = None) -> None:
-        """Rewrite the status line (only the elected watcher holds the file open)."""
-        if self._lock_fd is None:
+        """Rewrite the status line (only the elected watcher writes it)."""
+        if self._lock is None:
             return
         line = json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "since": self._since,
                            "looked": _utc(), "poll": self.poll, "inbox": str(self.folders.inbox),
@@ -101,26 +120,21 @@ class Watcher:
                            "waiting": self._why, "failed": self._failures, "first_seen": self._first,
                            "changing": self._changing, "reasons": self._reasons,
                            "settle": self.settle}, ensure_ascii=False, default=str) + "\n"
-        data = line.encode()
         try:
-            os.pwrite(self._lock_fd, data, 0)
-            os.ftruncate(self._lock_fd, len(data))
-        except OSError:  # a full disk must not stop the watching
+            self._lock.write_status(line)
+        except Exception:  # a full disk, a database briefly away: the watching goes on
             log.exception("could not write the watcher's status")
 
     def release(self) -> None:
-        if self._lock_fd is not None:
-            try:
-                os.ftruncate(self._lock_fd, 0)  # no status left behind: nobody is watching
-            except OSError:
-                pass
-            os.close(self._lock_fd)
-            self._lock_fd = None
+        """Stand down: the election is free and no status is left behind."""
+        lock, self._lock = self._lock, None
+        if lock is not None:
+            lock.release()
 
     def poll_once(self) -> list[Outcome]:
         """File what has been stable since the last poll, and for the settle time. Returns
         what happened. One file's failure, of any kind, is reported and the next is read."""
-        if not self._elected() or not self.store.exists():
+        if not self._elected() or not self._store.exists():
             return []
         self.folders.ensure()
         current, refused = {}, {}
@@ -158,7 +172,7 @@ class Watcher:
         self._beat()
         self._seen = current
         if any(self.folders.work.iterdir()):
-            with writer_lock(self.store):
+            with self._store.writer():
                 for o in recover(self.store, self.folders):
                     if o.status == "failed":  # said once; tried again at every look
                         if self._unfiled.get(o.name) != o.message:
@@ -288,27 +302,19 @@ def _time(text) -> datetime | None:
         return None
 
 
-def status(store: Path | None = None) -> Status:
-    """Whether the inbox is being read now, and by whom (from any process)."""
-    path = lock_path(Path(store or settings.db_path()))
+def status(store: Path | str | None = None) -> Status:
+    """Whether the inbox is being read now, and by whom (from any process; on PostgreSQL,
+    from any machine sharing the database): read from the store the settings name, or
+    ``store``, through ``Store.watcher_status()``."""
     enabled = settings.watch_enabled()
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except FileNotFoundError:
+    held, line = open_store(_where(store)).watcher_status()
+    if not held:
         return Status(False, enabled)
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-            fcntl.flock(fd, fcntl.LOCK_UN)  # nobody holds it: nobody is watching
-            return Status(False, enabled)
-        except BlockingIOError:
-            pass
-        raw = os.pread(fd, 65536, 0).decode("utf-8", errors="replace").split("\n", 1)[0]
-    finally:
-        os.close(fd)
-    try:
-        d = json.loads(raw)
-    except ValueError:  # between two writes: elected, nothing more known yet
+        d = json.loads((line or "").split("\n", 1)[0])
+    except ValueError:  # elected, no line written yet (or between two writes): nothing more known
+        return Status(True, enabled)
+    if not isinstance(d, dict):
         return Status(True, enabled)
     return Status(True, enabled, d.get("pid"), d.get("host", ""), _time(d.get("since")), _time(d.get("looked")),
                   float(d.get("poll") or 0), d.get("reading"), _time(d.get("reading_since")),

@@ -7,6 +7,7 @@ import socket
 import time
 
 import pytest
+import sqlalchemy as sa
 
 from data.dropbox import Folders
 from data.watcher import Watcher, serve_dropbox, status, why_waiting
@@ -78,3 +79,66 @@ def test_serving_makes_the_folders_and_reading_off_starts_no_watcher(tmp_path, m
     folders = Folders.default()
     assert folders.inbox.is_dir() and folders.accepted.is_dir() and folders.rejected.is_dir()
     assert not status().reading and not status().enabled
+
+
+def _use(store, home, monkeypatch):
+    """Settings naming ``store`` (a DuckDB file or a PostgreSQL URL) and a drop folder in ``home``."""
+    from data.stores import is_url
+    monkeypatch.setenv("PKPI_HOME", str(home))
+    monkeypatch.delenv("PKPI_DROPBOX", raising=False)
+    if is_url(store):
+        monkeypatch.setenv("PKPI_DATABASE_URL", store)
+    else:
+        monkeypatch.delenv("PKPI_DATABASE_URL", raising=False)
+        monkeypatch.setenv("PKPI_DB", str(store))
+    return Folders.default().ensure()
+
+
+def test_the_status_is_read_from_the_store_in_use(any_store, tmp_path, monkeypatch):
+    """The election and the status line live in the store the settings name: the DuckDB lock
+    file, or on PostgreSQL the advisory lock and the table pkpi_watcher, which every machine
+    sharing the database reads."""
+    folders = _use(any_store, tmp_path / "home", monkeypatch)
+    assert not status().reading
+    first, second = Watcher(poll=1, folders=folders), Watcher(poll=1, folders=folders)
+    assert first.store == any_store
+    try:
+        first.poll_once()
+        state = status()
+        assert state.reading and (state.pid, state.host, state.poll) == (os.getpid(), socket.gethostname(), 1.0)
+        assert state.since is not None and abs(time.time() - state.looked.timestamp()) < 60
+        assert second.poll_once() == [] and second._lock is None  # stands by
+        first.release()
+        assert not status().reading  # nobody holds the election: nothing of the old line is shown
+        second.poll_once()  # takes over at its next look
+        assert status().reading
+    finally:
+        first.release()
+        second.release()
+    assert not status().reading
+
+
+def test_a_postgresql_watcher_whose_connection_broke_stands_down(pg_store, tmp_path, monkeypatch):
+    """Its lock went with the connection: the status says nobody reads (the line it left is not
+    shown as current), and the next look of any watcher, this one included, is elected again."""
+    import psycopg
+
+    folders = _use(pg_store, tmp_path / "home", monkeypatch)
+    watcher = Watcher(poll=1, folders=folders)
+    try:
+        watcher.poll_once()
+        assert status().reading
+        backend = watcher._lock._conn.execute(sa.text("SELECT pg_backend_pid()")).scalar()
+        with psycopg.connect(pg_store, autocommit=True) as conn:
+            assert conn.execute("SELECT pg_terminate_backend(%s)", [backend]).fetchone()[0]
+            deadline = time.monotonic() + 60
+            while conn.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = %s", [backend]).fetchone()[0]:
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+            assert conn.execute("SELECT count(*) FROM pkpi_watcher").fetchone()[0] == 1  # left behind
+        assert not status().reading
+        watcher.poll_once()  # notices, stands down, and is elected again on a connection of its own
+        assert watcher._lock is not None and status().reading and status().pid == os.getpid()
+    finally:
+        watcher.release()
+    assert not status().reading

@@ -17,6 +17,8 @@ each change makes one new version, whole, or none (a crash leaves the store as i
   ``rows``, ``scratch(name, columns)`` (columns to join with, for the change's duration),
   ``load(table, columns)`` (many rows at once), ``set_version(...)`` (the ``meta`` rows).
 - ``WatcherLock``: ``try_acquire()``, ``still_held()``, ``write_status(text)``, ``release()``.
+  ``Store.watcher_status()`` is what anyone (the Updates page, in any process, on any machine)
+  reads of it: whether some watcher holds the election now, and the holder's last status line.
 
 Statements are SQLAlchemy Core and answers Arrow, so nothing above ``data/`` knows which
 store is in use. Two implementations: the DuckDB file swapped atomically (the default,
@@ -77,6 +79,7 @@ class Store(Protocol):
     def reader(self) -> ContextManager[Reader]: ...
     def writer(self, wait_message=None) -> ContextManager[Writer]: ...
     def watcher(self) -> WatcherLock: ...
+    def watcher_status(self) -> tuple[bool, str | None]: ...  # (a watcher is elected now, its status line)
 
 
 def reading(engine: sa.Engine) -> ContextManager[Reader]:

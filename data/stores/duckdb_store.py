@@ -220,4 +220,27 @@ class DuckDBStore:
             yield DuckDBWriter(self.path)
 
     def watcher(self) -> DuckDBWatcherLock:
-        return DuckDBWatcherLock(self.path.with_name(self.path.name + ".watcher"))
+        return DuckDBWatcherLock(self.watcher_path())
+
+    def watcher_path(self) -> Path:
+        return self.path.with_name(self.path.name + ".watcher")
+
+    def watcher_status(self) -> tuple[bool, str | None]:
+        """Whether a watcher (in any process) holds the election, and the status line it
+        last wrote into the lock's file (None when it has written none yet). A shared
+        ``flock`` that can be taken means nobody holds the exclusive one."""
+        try:
+            fd = os.open(self.watcher_path(), os.O_RDONLY)
+        except FileNotFoundError:
+            return False, None
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+                fcntl.flock(fd, fcntl.LOCK_UN)  # nobody holds it: nobody is watching
+                return False, None
+            except BlockingIOError:
+                pass
+            line = os.pread(fd, 65536, 0).decode("utf-8", errors="replace").split("\n", 1)[0]
+        finally:
+            os.close(fd)
+        return True, line or None

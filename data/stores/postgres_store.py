@@ -483,6 +483,7 @@ class PostgresWatcherLock:
     def __init__(self, engine: sa.Engine):
         self.engine = engine
         self._conn: sa.Connection | None = None
+        self._table_made = False
 
     def try_acquire(self) -> bool:
         if self._conn is not None:
@@ -518,8 +519,10 @@ class PostgresWatcherLock:
         """Replace the watcher's status line (holder only), kept in ``pkpi_watcher``."""
         if self._conn is None:
             raise RuntimeError("the watcher lock is not held")
-        self._conn.exec_driver_sql(f"CREATE TABLE IF NOT EXISTS {WATCHER_STATUS} "
-                                   f"(id integer PRIMARY KEY, status text NOT NULL, updated_at timestamptz)")
+        if not self._table_made:  # once per election: the status is rewritten at every look
+            self._conn.exec_driver_sql(f"CREATE TABLE IF NOT EXISTS {WATCHER_STATUS} "
+                                       f"(id integer PRIMARY KEY, status text NOT NULL, updated_at timestamptz)")
+            self._table_made = True
         self._conn.execute(sa.text(f"INSERT INTO {WATCHER_STATUS} VALUES (1, :t, now()) ON CONFLICT (id) "
                                    f"DO UPDATE SET status = excluded.status, updated_at = now()"), {"t": text})
 
@@ -536,6 +539,7 @@ class PostgresWatcherLock:
 
     def _close(self) -> None:
         conn, self._conn = self._conn, None
+        self._table_made = False
         if conn is not None:
             try:
                 conn.close()
@@ -602,6 +606,21 @@ class PostgresStore:
 
     def watcher(self) -> PostgresWatcherLock:
         return PostgresWatcherLock(self._dedicated)
+
+    def watcher_status(self) -> tuple[bool, str | None]:
+        """Whether a watcher on any machine holds the election now (the server's lock table
+        says so, for this database), and the status line it last wrote (None if none yet). A
+        line left by a holder whose connection died is not shown: its lock went with it."""
+        with self._pooled.connect() as conn:
+            held = conn.execute(sa.text(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1 "
+                "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+                "AND ((classid::bigint << 32) | objid::bigint) = :k"), {"k": WATCHER_KEY}).scalar()
+            if not held:
+                return False, None
+            if not _has_table(conn, WATCHER_STATUS):
+                return True, None
+            return True, conn.execute(sa.text(f"SELECT status FROM {WATCHER_STATUS} WHERE id = 1")).scalar()
 
     def served_versions(self) -> dict[int, str]:
         """The versions whose served table still exists, oldest first, and its schema."""
