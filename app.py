@@ -25,7 +25,7 @@ PLOTLY_BUNDLE = "vendor/plotly-cartesian-4.1.1.min.js"
 
 
 def create_app() -> Dash:
-    ensure_built(serving=True)  # refuses a PostgreSQL store with the watcher on (it files into DuckDB only)
+    ensure_built(serving=True)  # says plainly when the store cannot be used (ServingRefused)
     app = Dash(
         __name__,
         use_pages=True,

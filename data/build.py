@@ -280,18 +280,12 @@ def ensure_built(target: Path | None = None, serving: bool = False) -> bool:
     """Build the store if it does not exist yet (first run). True when it built.
 
     Several server workers may start at once: the first builds, the others find it built.
-    ``serving``: called by the dashboard. Its pages read PostgreSQL as they read DuckDB, but
-    the drop folder's watcher does not file into PostgreSQL yet, so a PostgreSQL store is
-    served only with ``PKPI_WATCH=0``.
+    ``serving``: called by the dashboard, which says plainly (``ServingRefused``) when the
+    store cannot be used, instead of a traceback. On PostgreSQL the drop folder's watcher
+    files into the database as it does into the DuckDB file (``data.watcher``), so a server
+    there runs with the watcher on or off, as on DuckDB.
     """
     target = _target(target)
-    if serving and is_url(target) and settings.watch_enabled():
-        raise ServingRefused(
-            "PKPI_DATABASE_URL names a PostgreSQL store, and the drop folder's watcher (PKPI_WATCH, on by "
-            "default) cannot file spreadsheets into PostgreSQL yet (issue 16, in progress: see "
-            "\"PostgreSQL (in progress)\" in the README). Set PKPI_WATCH=0 to serve the PostgreSQL store "
-            "without a watcher (every page and download reads it), or unset PKPI_DATABASE_URL to serve "
-            "the DuckDB store with its drop folder.")
     if is_url(target):  # PostgreSQL: tables are made by the build itself, in its transaction
         try:
             if open_store(target).exists():
