@@ -41,7 +41,7 @@ class Server:
         env.pop("PKPI_DB", None)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{self.port}", "--timeout", "120",
-             "wsgi:server"], cwd=REPO, env=env, stdout=open(self.log, "w"), stderr=subprocess.STDOUT)
+             "--control-socket", str(home / "gunicorn.ctl"), "wsgi:server"], cwd=REPO, env=env, stdout=open(self.log, "w"), stderr=subprocess.STDOUT)
         self.url = f"http://127.0.0.1:{self.port}"
 
     def up(self) -> bool:
