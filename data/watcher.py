@@ -172,16 +172,15 @@ class Watcher:
         self._beat()
         self._seen = current
         if any(self.folders.work.iterdir()):
-            with self._store.writer():
-                for o in recover(self.store, self.folders):
-                    if o.status == "failed":  # said once; tried again at every look
-                        if self._unfiled.get(o.name) != o.message:
-                            self.report(o)
-                        self._unfiled[o.name] = o.message
-                        continue
-                    self._unfiled.pop(o.name, None)
-                    outcomes.append(o)
-                    self.report(o)
+            for o in recover(self.store, self.folders):  # under the writer lock, which it takes
+                if o.status == "failed":  # said once; tried again at every look
+                    if self._unfiled.get(o.name) != o.message:
+                        self.report(o)
+                    self._unfiled[o.name] = o.message
+                    continue
+                self._unfiled.pop(o.name, None)
+                outcomes.append(o)
+                self.report(o)
         for path in ready:
             self._beat(reading=path.name)
             try:
