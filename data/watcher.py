@@ -182,6 +182,8 @@ class Watcher:
                 outcomes.append(o)
                 self.report(o)
         for path in ready:
+            if self._waiting.get(path) == current[path] and open_in_excel(path) is not None:
+                continue  # still open in Excel, as at the last look: reading it again would say so again
             self._beat(reading=path.name)
             try:
                 outcome = process_isolated(path, self.store, self.folders, settle=0)  # never read here

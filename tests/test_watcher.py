@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from data.dropbox import Folders
 from data.watcher import Watcher, serve_dropbox, status, why_waiting
-from tests.intake_helpers import obs, workbook
+from tests.intake_helpers import REPO, obs, workbook
 
 
 @pytest.fixture
@@ -142,3 +142,53 @@ def test_a_postgresql_watcher_whose_connection_broke_stands_down(pg_store, tmp_p
     finally:
         watcher.release()
     assert not status().reading
+
+
+HOLD_WRITER = """
+import sys, time
+from pathlib import Path
+sys.path.insert(0, sys.argv[2])
+from data.stores import is_url, open_store
+with open_store(sys.argv[1] if is_url(sys.argv[1]) else Path(sys.argv[1])).writer():
+    print("held", flush=True)
+    time.sleep(600)
+"""
+
+
+def test_a_file_open_in_excel_is_not_read_again_at_every_look(any_store, tmp_path, monkeypatch):
+    """While Excel's lock file stays beside an unchanged file, the watcher says once that it
+    waits and then leaves it be: it does not start a reader and queue for the writer lock at
+    every look (the Updates page said "it is reading draft.xlsx now" of a file nobody could
+    read). Seen here as a look that returns while another process holds the writer lock."""
+    import subprocess
+    import sys
+    import threading
+
+    folders = _use(any_store, tmp_path / "home", monkeypatch)
+    path = workbook(folders.inbox / "draft.xlsx", [obs()])
+    (folders.inbox / "~$draft.xlsx").write_bytes(b"owner")
+    said = []
+    watcher = Watcher(poll=1, settle=0, folders=folders, report=said.append)
+    holder = None
+    try:
+        watcher.poll_once()
+        watcher.poll_once()  # stable since the last look: read, and found open in Excel
+        assert [o.status for o in said] == ["waiting"] and "Excel" in said[0].message
+        holder = subprocess.Popen([sys.executable, "-c", HOLD_WRITER, str(any_store), str(REPO)],
+                                  stdout=subprocess.PIPE, text=True)
+        assert holder.stdout.readline().strip() == "held"
+        looked = threading.Thread(target=watcher.poll_once, daemon=True)
+        looked.start()
+        looked.join(timeout=60)
+        assert not looked.is_alive(), "the look queued for the writer lock to read a file still open in Excel"
+        assert status().current is None and path.exists()
+        holder.kill()
+        holder.wait()
+        (folders.inbox / "~$draft.xlsx").unlink()  # closed in Excel: read at the next look
+        outcomes = watcher.poll_once()
+        assert [o.status for o in outcomes] == ["accepted"] and not path.exists()
+    finally:
+        if holder is not None and holder.poll() is None:
+            holder.kill()
+            holder.wait()
+        watcher.release()
