@@ -192,3 +192,27 @@ def test_a_file_open_in_excel_is_not_read_again_at_every_look(any_store, tmp_pat
             holder.kill()
             holder.wait()
         watcher.release()
+
+
+def test_manage_watch_files_into_postgres(pg_store, tmp_path):
+    """``manage.py watch`` (the watcher to run on one machine when the servers run with
+    PKPI_WATCH=0) files into the database PKPI_DATABASE_URL names, nothing into a DuckDB file."""
+    import subprocess
+    import sys
+
+    import psycopg
+
+    home, share = tmp_path / "home", tmp_path / "share"
+    (share / "inbox").mkdir(parents=True)
+    workbook(share / "inbox" / "one.xlsx", [obs()])
+    env = {**os.environ, "PKPI_HOME": str(home), "PKPI_DATABASE_URL": pg_store, "PKPI_DROPBOX": str(share),
+           "PKPI_SETTLE_SECONDS": "0"}
+    env.pop("PKPI_DB", None)
+    done = subprocess.run([sys.executable, str(REPO / "manage.py"), "watch", "--once", "--poll", "0.2"], env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "accepted  one.xlsx" in done.stdout
+    assert list((share / "inbox").iterdir()) == [] and len(list((share / "accepted").iterdir())) == 1
+    with psycopg.connect(pg_store) as conn:
+        assert conn.execute("SELECT original_name, status FROM intake_files").fetchall() == [("one.xlsx", "accepted")]
+    assert not (home / "pkpi.duckdb").exists()
