@@ -129,7 +129,10 @@ class Run:
         out = {"rows": self.scale.intake_rows, "write_files_s": round(t, 2),
                "bytes": {k: p.stat().st_size for k, p in files.items()}}
         limits = {"PKPI_MAX_FILE_MB": str(max(20, 4 * max(out["bytes"].values()) // 2**20 + 1)),
-                  "PKPI_MAX_ROWS": str(max(100_000, self.scale.intake_rows)), "PKPI_WATCH": "0"}
+                  "PKPI_MAX_ROWS": str(max(100_000, self.scale.intake_rows)), "PKPI_WATCH": "0",
+                  # The file was written a moment ago: without this the intake waits for it to
+                  # settle (5 s by default) and files nothing (the tests' conftest sets it too).
+                  "PKPI_SETTLE_SECONDS": "0"}
         out["limits"] = limits
         # The CSV goes into a copy of the store (thrown away after), the .xlsx into the store.
         csv_home = self.home / "csv-intake"
