@@ -14,7 +14,13 @@ Steps, each timed and recorded even when a later one fails:
    with 1 client (alternating with their floors and the in-memory baseline, in the same
    loop) and with 8; the curated-file baseline; pages ready in Chromium (warm, alternating
    with the minimal page); the bytes of a first page load;
-6. results as JSON and a Markdown summary with the ratios and the targets.
+6. with ``--store postgresql`` or ``both``, the same store copied into a throwaway PostgreSQL
+   and measured beside DuckDB in the same run (``bench/pg_run.py``): the intake, the export,
+   cold start, the callbacks over HTTP, the whole-store summaries and a publish;
+7. results as JSON and a Markdown summary with the ratios and the targets.
+
+``--store duckdb`` (the default) runs steps 1-5; ``postgresql`` runs 1-2 and 6 (the DuckDB
+side of each comparison is measured there, beside PostgreSQL); ``both`` runs everything.
 """
 from __future__ import annotations
 
@@ -84,8 +90,10 @@ def intake_fields() -> list[str] | None:
 
 
 class Run:
-    def __init__(self, scale: synth.Scale, home: Path, out: Path, log=print, seed: int | None = None):
+    def __init__(self, scale: synth.Scale, home: Path, out: Path, log=print, seed: int | None = None,
+                 stores: tuple[str, ...] = ("duckdb",)):
         self.scale, self.home, self.out, self.log = scale, home, out, log
+        self.stores = stores
         import random
         self.seed = seed if seed is not None else random.SystemRandom().randrange(2**31)
         log(f"bench: random views drawn with seed {self.seed} (repeat with --seed {self.seed})")
@@ -93,7 +101,7 @@ class Run:
         self.results: dict = {
             "scale": scale.name, "observations": scale.observations, "indicators": scale.indicators,
             "started": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": machine(),
-            "seed": self.seed, "steps": {},
+            "seed": self.seed, "stores": list(stores), "steps": {},
         }
         self.budgets = BUDGETS[scale.name]
 
@@ -126,6 +134,7 @@ class Run:
                                "`manage.py ingest`): the generator wrote every row itself"}
         files_dir = self.home / "files"
         t, files = timed(synth.write_intake_files, self.scale, files_dir, self.fields)
+        self.intake_files = files  # kept: the PostgreSQL intake files the same .xlsx
         out = {"rows": self.scale.intake_rows, "write_files_s": round(t, 2),
                "bytes": {k: p.stat().st_size for k, p in files.items()}}
         limits = {"PKPI_MAX_FILE_MB": str(max(20, 4 * max(out["bytes"].values()) // 2**20 + 1)),
@@ -299,6 +308,7 @@ RESULT = measure.render_breakdown({family!r}, Path({str(self.store)!r}), reps=3)
                     res.setdefault("one_indicator_view_drawn_s", {})[f] = round(drawn, 3)
                     payloads[f"family:{f}"] = serve.with_indicators(recorded, defaults[f])
                 payloads["data"] = serve.capture_data_payload(page, app.url)
+                self.payloads = payloads  # replayed on both stores by the PostgreSQL steps
                 res["payload_bytes"] = {k: len(json.dumps(v)) for k, v in payloads.items()}
                 res["default_indicators"] = defaults
                 phase("payloads captured in Chromium")
@@ -449,12 +459,30 @@ RESULT = measure.render_breakdown({family!r}, Path({str(self.store)!r}), reps=3)
     def run(self) -> dict:
         t0 = time.perf_counter()
         self.fields = None
+        duck = "duckdb" in self.stores
+        pg = None
         self.step("store", self.generate)
-        self.step("intake", self.intake)
-        self.step("store after intake", self.check_store)
-        self.step("export", self.export)
-        self.step("callback breakdown", self.breakdown)
-        self.step("served", self.served)
+        if "postgresql" in self.stores:
+            from bench.pg_run import PostgresPart
+            pg = PostgresPart(self)
+            if self.step("postgresql: cluster", pg.start) is None:
+                pg.stop()
+                pg = None
+        try:
+            self.step("intake", self.intake)
+            self.step("store after intake", self.check_store)
+            if duck:
+                self.step("export", self.export)
+                self.step("callback breakdown", self.breakdown)
+                self.step("served", self.served)
+            if pg is not None and self.step("postgresql: store", pg.store) is not None:
+                self.step("postgresql: export", pg.export)
+                self.step("postgresql: served", pg.served)
+                self.step("postgresql: queries", pg.queries)
+                self.step("postgresql: publish", pg.publish)  # last: it changes both stores
+        finally:
+            if pg is not None:
+                pg.stop()
         self.results["seconds"] = round(time.perf_counter() - t0, 1)
         self.results["finished"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
         return self.results
@@ -480,6 +508,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", default=str(REPO / "bench" / "results"),
                    help="where the JSON results and summary-<scale>.md go (default %(default)s)")
     p.add_argument("--keep", action="store_true", help="keep the synthetic store and files after the run")
+    p.add_argument("--store", choices=("duckdb", "postgresql", "both"), default="duckdb",
+                   help="duckdb (default): the targets on the DuckDB store; postgresql: the same store copied "
+                        "into a throwaway PostgreSQL and measured beside DuckDB (bench/pg_run.py); both: all")
     p.add_argument("--seed", type=int, help="seed of the random views of the 8-client run (default: a new "
                                             "one each run, printed and recorded)")
 
@@ -498,8 +529,11 @@ def run_from_args(args, summary=None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     os.environ["PKPI_HOME"] = str(home)  # this process's reads (floors, baselines) use the bench store
     os.environ.pop("PKPI_DB", None)
+    os.environ.pop("PKPI_DATABASE_URL", None)  # the bench makes its own PostgreSQL (--store)
+    store = getattr(args, "store", None) or "duckdb"
+    stores = ("duckdb", "postgresql") if store == "both" else (store,)
     results = Run(scale, home, out, log=lambda m: print(m, file=sys.stderr, flush=True),
-                  seed=getattr(args, "seed", None)).run()
+                  seed=getattr(args, "seed", None), stores=stores).run()
     stamp = results["started"].replace(":", "").replace("-", "")[:15]
     (out / f"{scale.name}-{stamp}.json").write_text(json.dumps(results, indent=1, default=str))
     (out / f"latest-{scale.name}.json").write_text(json.dumps(results, indent=1, default=str))

@@ -137,6 +137,93 @@ def rows(r: dict) -> list[tuple[str, str, str, str, str, str]]:
     return out
 
 
+def _pair(d, key="median_ms"):
+    """(DuckDB, PostgreSQL) of one measurement recorded for both stores."""
+    return _get(d, "duckdb", key), _get(d, "postgresql", key)
+
+
+def _over(pg, duck) -> str:
+    return _ratio(pg / duck) if pg is not None and duck else "–"
+
+
+def pg_rows(r: dict) -> list[tuple[str, str, str, str, str]]:
+    """The PostgreSQL store beside DuckDB, every pair measured in this run (``bench/pg_run.py``):
+    measurement, DuckDB, PostgreSQL, PostgreSQL ÷ DuckDB, how it was measured."""
+    s = r["steps"]
+    out = []
+    store = s.get("postgresql: store") or {}
+    intake = store.get("intake") or {}
+    duck_x = _get(s, "intake", "xlsx", "rows_per_s") if _get(s, "intake", "xlsx", "accepted") else None
+    rows_in = _get(s, "intake", "rows")
+    label = f"xlsx intake, {rows_in:,} rows (`manage.py ingest`): rows/s" if rows_in else "xlsx intake: rows/s"
+    if intake.get("accepted"):
+        pg_x = intake.get("rows_per_s")
+        out.append((label, f"{duck_x:,.0f}" if duck_x else "–", f"{pg_x:,.0f}",
+                    _ratio(pg_x / duck_x) if duck_x and pg_x else "–",
+                    "the same .xlsx into the same store (copied to PostgreSQL before the DuckDB intake); "
+                    f"peak memory {_get(s, 'intake', 'xlsx', 'peak_rss_bytes', default=0) / MB:,.0f} MB and "
+                    f"{intake.get('peak_rss_bytes', 0) / MB:,.0f} MB"))
+    elif intake:
+        out.append((label, f"{duck_x:,.0f}" if duck_x else "–", "not available", "–",
+                    intake.get("not_available") or "; ".join(f"{k}: {v}" for k, v in intake.items())[:300]))
+    cold = _get(s, "postgresql: served", "cold_start") or {}
+    if cold:
+        import statistics
+        med = {k: statistics.median(x["first_family_page_drawn_s"] for x in v) if v else None
+               for k, v in cold.items()}
+        ans = {k: statistics.median(x["server_answers_s"] for x in v) if v else None for k, v in cold.items()}
+        d, q = med.get("duckdb"), med.get("postgresql")
+        out.append(("cold start to the first family page drawn (median)", f"{d:.2f} s" if d else "–",
+                    f"{q:.2f} s" if q else "–", _over(q, d),
+                    f"{len(cold.get('duckdb') or [])} fresh gunicorn per store, alternating; server answers after "
+                    f"{ans.get('duckdb') or 0:.2f} s and {ans.get('postgresql') or 0:.2f} s"))
+    served = s.get("postgresql: served") or {}
+    for key, res in (served.get("one_client") or {}).items():
+        name = "Data page" if key == "data" else key.replace("family:", "family page /")
+        (dm, qm), (dp, qp) = _pair(res), _pair(res, "p95_ms")
+        out.append((f"{name}: callback over HTTP, 1 client, median / p95", f"{_ms(dm)} / {_ms(dp)}",
+                    f"{_ms(qm)} / {_ms(qp)}", f"{_over(qm, dm)} / {_over(qp, dp)}",
+                    f"{_get(res, 'duckdb', 'n')} requests per store, the stores alternating; same answer "
+                    f"bytes {res.get('same_answers')} of {res.get('same_answers', 0) + res.get('different_answers', 0)}"))
+    for key, res in (served.get("eight_clients") or {}).items():
+        name = "Data page" if key == "data" else key.replace("family:", "family page /")
+        (dp, qp), (dr, qr) = _pair(res, "p95_ms"), _pair(res, "requests_per_s")
+        errors = (_get(res, "duckdb", "errors") or 0) + (_get(res, "postgresql", "errors") or 0)
+        out.append((f"{name}: callback, 8 clients, cold mix: p95 (requests/s)", f"{_ms(dp)} ({dr})",
+                    f"{_ms(qp)} ({qr})", _over(qp, dp),
+                    f"the same {res.get('views')} random views (seed {r.get('seed')}) on each store in turn; "
+                    f"{errors} errors; answers differing between stores: {res.get('different_answers')}"))
+    for name, res in (s.get("postgresql: queries") or {}).items():
+        (dm, qm), (dc, qc) = _pair(res), _pair(res, "cpu_median_ms")
+        out.append((f"{name}, through a reader, in process: median (CPU)", f"{_ms(dm)} ({_ms(dc)})",
+                    f"{_ms(qm)} ({_ms(qc)})", f"{_over(qm, dm)} (CPU {_over(qc, dc)})",
+                    f"{res.get('rows'):,} rows; {_get(res, 'duckdb', 'n')} runs per store, alternating; "
+                    f"same answer: {res.get('same_answer')}; PostgreSQL CPU includes its server's"))
+    exp = s.get("postgresql: export") or {}
+    if exp and "error" not in exp:
+        d, q = _get(exp, "duckdb", "seconds"), _get(exp, "postgresql", "seconds")
+        out.append((f"whole-store CSV export ({_get(exp, 'duckdb', 'rows', default=0):,} rows): time",
+                    f"{d:.2f} s" if d else "–", f"{q:.2f} s" if q else "–", _over(q, d),
+                    f"data.export.export_csv, each in a process of its own, one after the other; "
+                    f"same bytes: {exp.get('same_bytes')}"))
+        d, q = (_get(exp, k, "peak_rss_bytes") for k in ("duckdb", "postgresql"))
+        out.append(("whole-store CSV export: peak memory", f"{d / MB:,.0f} MB" if d else "–",
+                    f"{q / MB:,.0f} MB" if q else "–", _over(q, d), "the same two processes"))
+    pub = s.get("postgresql: publish") or {}
+    if pub and "error" not in pub:
+        (dm, qm), (dc, qc) = _pair(pub), _pair(pub, "cpu_median_ms")
+        out.append((f"publish a change adding {pub.get('values_per_change'):,} values: median (CPU)",
+                    f"{_ms(dm)} ({_ms(dc)})", f"{_ms(qm)} ({_ms(qc)})", f"{_over(qm, dm)} (CPU {_over(qc, dc)})",
+                    f"{_get(pub, 'duckdb', 'n')} changes per store, alternating, through the store interface "
+                    f"(new vintages revising latest values, as a dropped file's do)"))
+    mig = store.get("migrate_after_duckdb_intake") or store.get("migrate") or {}
+    if "seconds" in mig:
+        out.append(("`manage.py migrate-store` of the store into PostgreSQL", "–", f"{mig['seconds']:.1f} s", "–",
+                    f"peak memory {mig.get('peak_rss_bytes', 0) / MB:,.0f} MB (the copy, its counts and the "
+                    f"served table, one transaction)"))
+    return out
+
+
 def markdown(r: dict) -> str:
     m = r.get("machine", {})
     store = _get(r, "steps", "store after intake") or {}
@@ -154,6 +241,18 @@ def markdown(r: dict) -> str:
     ]
     for row in rows(r):
         lines.append("| " + " | ".join(str(c).replace("|", "\\|") for c in row) + " |")
+    pg = pg_rows(r)
+    if pg:
+        cluster = _get(r, "steps", "postgresql: cluster") or {}
+        lines += ["", "## DuckDB beside PostgreSQL (same run)", "",
+                  f"PostgreSQL {cluster.get('server_version', '?')}, a throwaway cluster on a Unix socket "
+                  f"(durability off, shared_buffers 64 MB, otherwise its defaults); the store copied into it "
+                  f"with `manage.py migrate-store`. Each pair below was measured in this run, alternating "
+                  f"where the two could alternate.", "",
+                  "| measurement | DuckDB | PostgreSQL | PostgreSQL ÷ DuckDB | how (same run) |",
+                  "|---|---|---|---|---|"]
+        for row in pg:
+            lines.append("| " + " | ".join(str(c).replace("|", "\\|") for c in row) + " |")
     lines += ["", "## Details", ""]
     s = r["steps"]
     intake = s.get("intake") or {}

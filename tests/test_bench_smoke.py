@@ -1,5 +1,7 @@
 """Issue 7: the benchmark runs end to end (at a tiny scale) and writes its results and
-summary. No timing is asserted here: times are for bench/README.md, not for the tests."""
+summary; issue 16: with ``--store both`` it also copies the store into a throwaway PostgreSQL
+and measures it beside DuckDB, and the two stores' answers are the same. No timing is
+asserted here: times are for bench/README.md, not for the tests."""
 from __future__ import annotations
 
 import json
@@ -14,8 +16,8 @@ REPO = Path(__file__).resolve().parent.parent
 def test_bench_runs_at_tiny_scale_and_writes_its_summary(tmp_path):
     out, home = tmp_path / "results", tmp_path / "home"
     env = {k: v for k, v in os.environ.items() if k not in ("PKPI_DB", "PKPI_HOME")}
-    done = subprocess.run([sys.executable, "manage.py", "bench", "--scale", "tiny", "--out", str(out),
-                           "--home", str(home)], cwd=REPO, env=env, capture_output=True, text=True,
+    done = subprocess.run([sys.executable, "manage.py", "bench", "--scale", "tiny", "--store", "both",
+                           "--out", str(out), "--home", str(home)], cwd=REPO, env=env, capture_output=True, text=True,
                           timeout=900)
     assert done.returncode == 0, done.stderr[-4000:]
     assert not home.exists()  # the synthetic store is removed after the run
@@ -53,7 +55,34 @@ def test_bench_runs_at_tiny_scale_and_writes_its_summary(tmp_path):
     assert served["first_load_transfer"]["wire_bytes"] > 0
     assert served["naive_files"]["naive re-read curated files"]["n"] >= 1
 
+    # PostgreSQL beside DuckDB: the same rows through migrate-store (and the intake, once it
+    # files into PostgreSQL), the same export bytes, the same answers to every request.
+    assert results["stores"] == ["duckdb", "postgresql"]
+    pg = steps["postgresql: store"]
+    assert pg["observations"] == 2_000
+    assert pg["intake"].get("accepted") or pg["intake"].get("not_available")
+    assert steps["postgresql: export"]["same_bytes"] is True
+    side = steps["postgresql: served"]
+    assert all(len(v) == 1 and v[0]["first_family_page_drawn_s"] > 0 for v in side["cold_start"].values())
+    assert set(side["one_client"]) == families | {"data"}
+    for key, res in side["one_client"].items():
+        assert res["duckdb"]["n"] == res["postgresql"]["n"] >= 1 and res["different_answers"] == 0, key
+    assert set(side["eight_clients"]) == families | {"data"}
+    for key, res in side["eight_clients"].items():
+        assert res["views"] == 10 and res["different_answers"] == 0, key
+        assert all(res[k]["n"] == 10 and res[k]["errors"] == 0 for k in ("duckdb", "postgresql")), key
+    queries = steps["postgresql: queries"]
+    assert len(queries) == 4 and all(q["same_answer"] for q in queries.values())
+    publish = steps["postgresql: publish"]
+    assert publish["duckdb"]["n"] == publish["postgresql"]["n"] == 1
+    assert publish["served_rows_after"] == {"duckdb": 2_000, "postgresql": 2_000}
+
     summary = (out / "summary-tiny.md").read_text()
+    assert "## DuckDB beside PostgreSQL (same run)" in summary
+    for row in ("cold start to the first family page drawn", "callback over HTTP, 1 client",
+                "callback, 8 clients, cold mix", "whole store: latest per indicator (Overview)",
+                "whole-store CSV export", "publish a change adding 20 values", "xlsx intake"):
+        assert row in summary.split("## DuckDB beside PostgreSQL")[1], row
     assert summary.startswith("# Benchmark summary: tiny (2,000 observations, 20 indicators)")
     assert "| target | measured | reference (same run) | ratio | target | verdict |" in summary
     assert f"seed {results['seed']}" in summary and "Serving configurations" in summary
