@@ -336,3 +336,96 @@ def test_an_error_inside_a_scratch_block_is_the_error_reported(pg_store):
             with c.scratch("keys", {"indicator_id": np.array(["a"], dtype=object)}) as keys:
                 c.rows(sa.select(sa.column("no_such_column")).select_from(keys))
     assert s.version() == version
+
+
+# -- The served table's delta (a change's served table from the previous version's) ---------
+
+def _served_rows(reader) -> list[tuple]:
+    """This version's served table, and the same rows computed afresh from the tables
+    (what a full build stores), each in obs_id order."""
+    served = reader.rows(sa.select(schema.served).order_by(schema.served.c.obs_id))
+    wide = schema.wide_select()
+    fresh = reader.rows(wide.order_by(wide.selected_columns.obs_id))
+    return [tuple(r) for r in served], [tuple(r) for r in fresh]
+
+
+def _revise(c, n: int, offset: float = 1.0) -> list[int]:
+    """What an intake does: ``n`` new vintages, each revising a latest value (ids above every
+    earlier one), and the revised ones no longer latest. Returns the revised ids."""
+    v = schema.observation_vintages
+    top = c.rows(sa.select(sa.func.max(v.c.obs_id)))[0][0]
+    ids = [r[0] for r in c.rows(sa.select(v.c.obs_id).where(v.c.is_latest).order_by(v.c.obs_id.desc()).limit(n))]
+    new = {"obs_id": v.c.obs_id + top, "value": v.c.value + offset, "vintage": v.c.vintage + 1,
+           "revises_obs_id": v.c.obs_id, "revised": sa.true(), "origin_file": sa.literal("revised.xlsx")}
+    names = [col.name for col in v.columns]
+    c.conn.execute(sa.insert(v).from_select(names, sa.select(*[new[k].label(k) if k in new else v.c[k]
+                                                                for k in names]).where(v.c.obs_id.in_(ids))))
+    c.conn.execute(sa.update(v).where(v.c.obs_id.in_(ids)).values(is_latest=False))
+    return ids
+
+
+def test_an_intake_like_change_updates_the_served_table_by_a_delta_equal_to_a_full_build(pg_store):
+    s = open_store(pg_store)
+    with s.reader() as r:
+        n = _count(r)
+    with s.writer() as w:
+        with w.change() as c:
+            revised = _revise(c, 5)
+            c.set_version(data_version="five revised")
+        assert w.last_served == "delta"
+        # An indicator renamed, and the source and the area that the fewest indicators use
+        # retitled and renamed: the rows of every indicator using them are replaced.
+        v = schema.observation_vintages
+        for table, key, column, text in ((schema.sources, "source_id", "title_en", "A retitled report"),
+                                         (schema.areas, "area_id", "name_en", "Renamed area")):
+            used = v.c.source_id if table is schema.sources else v.c.area
+            with w.change() as c:
+                rows = dict(c.rows(sa.select(v.c.indicator_id, sa.func.count()).where(v.c.is_latest)
+                                   .group_by(v.c.indicator_id)))
+                users: dict[str, set] = {}
+                for k, indicator in c.rows(sa.select(used, v.c.indicator_id).distinct()):
+                    users.setdefault(k, set()).add(indicator)
+                fewest = min(users, key=lambda k: (sum(rows.get(i, 0) for i in users[k]), k))
+                c.conn.execute(sa.update(table).where(table.c[key] == fewest).values({column: text}))
+                indicator = c.rows(sa.select(v.c.indicator_id).where(v.c.obs_id == revised[0]))[0][0]
+                c.conn.execute(sa.update(schema.indicators).where(schema.indicators.c.indicator_id == indicator)
+                               .values(name_en=f"Renamed {table.name}"))
+                c.set_version(data_version=f"renamed {table.name}")
+            assert w.last_served == "delta", table.name
+    with s.reader() as r:
+        assert r.version == "renamed areas" and _count(r) == n
+        served, fresh = _served_rows(r)
+        assert served == fresh and len(served) == n
+        got = {row.obs_id: row for row in r.rows(sa.select(schema.served))}
+        assert not set(revised) & set(got)  # the revised values left the served table
+        assert any(row.source_title == "A retitled report" for row in got.values())
+        assert any(row.area_name == "Renamed area" for row in got.values())
+        assert any(row.indicator_name == "Renamed areas" for row in got.values())
+    # Each version has a table of its own: the one replaced is kept for its readers.
+    assert len(set(s.served_versions().values())) == 2
+
+
+def test_changes_a_delta_cannot_follow_build_the_served_table_whole(pg_store):
+    """A deleted vintage (a withdrawal's kind of change), a change of more than a quarter of
+    the values, and a store told not to use deltas: each built whole, and equal to the build."""
+    s = open_store(pg_store)
+    v = schema.observation_vintages
+    with s.reader() as r:
+        n = _count(r)
+    with s.writer() as w:
+        with w.change() as c:
+            c.conn.execute(sa.delete(v).where(v.c.obs_id == c.rows(sa.select(sa.func.max(v.c.obs_id)))[0][0]))
+            c.set_version(data_version="one deleted")
+        assert w.last_served == "built"
+        with w.change() as c:
+            _revise(c, n // 3)
+            c.set_version(data_version="a third revised")
+        assert w.last_served == "built"
+        s.served_delta = False
+        with w.change() as c:
+            _revise(c, 2, offset=2.0)
+            c.set_version(data_version="no delta")
+        assert w.last_served == "built"
+    with s.reader() as r:
+        served, fresh = _served_rows(r)
+        assert r.version == "no delta" and served == fresh and len(served) == n - 1

@@ -24,7 +24,11 @@ machines read and write with transactions (issue 16; the design is docs/store-in
   tables, plus any a long reader still holds. A change that touched none of the served
   table's inputs (vintages, indicators, sources, areas: PostgreSQL counts the rows each
   transaction changed per table) builds none: its version reads the previous version's
-  schema, which is dropped only once no version using it is current or read.
+  schema, which is dropped only once no version using it is current or read. A change that
+  touched them makes its table from the previous version's (``_delta_served``): the rows of
+  the vintages it wrote (found by ``xmin``) and of the indicators whose indicator, source or
+  area row it changed are replaced, the rest copied; a deletion, or a change of more than a
+  quarter of the table, builds it whole.
 - **The writer lock** is ``pg_advisory_lock`` taken on a connection of its own, and the
   change's transaction runs on that same connection: if the connection dies (the process is
   killed, the machine vanishes) the server rolls the transaction back and releases the lock
@@ -393,19 +397,118 @@ def _build_served(conn: sa.Connection, seq: int) -> str:
 
 
 _SERVED_INPUTS = ("observation_vintages", "indicators", "sources", "areas")
+_DIMENSIONS = (("indicators", "indicator_id"), ("sources", "source_id"), ("areas", "area_id"))
+# Beyond this share of the served rows, a delta would copy little and leave the table far
+# from its sorted order: build it whole instead (as data.store.DELTA_SHARE for DuckDB).
+DELTA_SHARE = 0.25
+_DELTA = "pkpi_served_delta"
 
 
-def _inputs_touched(conn: sa.Connection) -> bool:
-    """Whether this transaction inserted, updated or deleted a row of a table the served
-    table is made of (PostgreSQL counts them per transaction; COPY included). Without
-    ``track_counts`` there are no counts: then say yes, and the served table is rebuilt."""
+def _counts(conn: sa.Connection) -> dict[str, tuple[int, int]] | None:
+    """(rows inserted or updated, rows deleted) per table the served table is made of, as
+    PostgreSQL counts them for this backend (COPY included), or None without ``track_counts``.
+    The counts are the backend's pending statistics: they also hold earlier transactions' until
+    the backend reports them (when idle, at most once a second), so a change takes them at its
+    start and at its end, and the difference is its own (nothing is reported mid-transaction)."""
     if conn.execute(sa.text("SELECT current_setting('track_counts')")).scalar() != "on":
-        return True
-    changed = conn.execute(sa.text(
-        "SELECT coalesce(sum(pg_stat_get_xact_tuples_inserted(t.oid) + pg_stat_get_xact_tuples_updated(t.oid) "
-        "+ pg_stat_get_xact_tuples_deleted(t.oid)), 0) FROM unnest(CAST(:names AS text[])) AS n(name) "
-        "CROSS JOIN LATERAL (SELECT to_regclass(n.name) AS oid) t"), {"names": list(_SERVED_INPUTS)}).scalar()
-    return changed > 0
+        return None
+    rows = conn.execute(sa.text(
+        "SELECT n.name, coalesce(pg_stat_get_xact_tuples_inserted(t.oid) + pg_stat_get_xact_tuples_updated(t.oid), 0), "
+        "coalesce(pg_stat_get_xact_tuples_deleted(t.oid), 0) FROM unnest(CAST(:names AS text[])) AS n(name) "
+        "CROSS JOIN LATERAL (SELECT to_regclass(n.name) AS oid) t"), {"names": list(_SERVED_INPUTS)}).all()
+    return {name: (int(w), int(d)) for name, w, d in rows}
+
+
+def _since(before, after) -> dict[str, tuple[int, int]] | None:
+    """What this change wrote, per table: ``after`` less ``before`` (None if not counted)."""
+    if before is None or after is None:
+        return None
+    return {t: (after[t][0] - before[t][0], after[t][1] - before[t][1]) for t in after}
+
+
+def _changed_keys(conn: sa.Connection, table: str, key: str, written: int, deleted: int) -> list[str] | None:
+    """The keys of the rows of ``table`` this transaction inserted or updated (their
+    ``xmin`` is its id), or None when that cannot be told: a row was deleted, or rows were
+    written that are not found so (a row written twice, or in a subtransaction)."""
+    if deleted:
+        return None
+    if not written:
+        return []
+    keys = list(conn.execute(sa.text(f"SELECT {key} FROM {table} WHERE xmin = pg_current_xact_id()::xid")).scalars())
+    return keys if len(keys) == written else None
+
+
+def _delta_served(conn: sa.Connection, previous: str, seq: int, wrote: dict[str, tuple[int, int]]) -> str | None:
+    """This change's served table made from the previous version's (``previous``, a schema)
+    and the rows this transaction wrote, or None when it must be built whole.
+
+    A served row is one latest vintage joined with its indicator, source and area, so: the
+    previous table's rows are copied except those of a vintage this transaction inserted or
+    updated (an intake's new values, and the values they revise, no longer latest) and those
+    of an indicator whose own row, or a source or area it uses, changed; the wide select
+    then adds the current rows of exactly those vintages and indicators. The rows written
+    are found by their ``xmin`` (this transaction's id), and only trusted when their number
+    is the number PostgreSQL counted for the transaction; a deleted vintage or dimension row,
+    a change beyond ``DELTA_SHARE`` of the table, or a served table of other columns (an
+    older layout) means a full build. ``wrote``: what the change wrote per table (``_since``)."""
+    written, deleted = wrote["observation_vintages"]
+    if deleted:
+        return None
+    old = f'"{previous}".{schema.SERVED}'
+    wide = schema.wide_select()
+    columns = list(conn.execute(sa.text(
+        "SELECT attname FROM pg_attribute WHERE attrelid = to_regclass(:t) AND attnum > 0 AND NOT attisdropped "
+        "ORDER BY attnum"), {"t": old}).scalars())
+    if columns != [c.name for c in wide.selected_columns]:
+        return None
+    changed: set[str] = set()
+    v = schema.observation_vintages
+    for table, key in _DIMENSIONS:
+        keys = _changed_keys(conn, table, key, *wrote[table])
+        if keys is None:
+            return None
+        if keys and table == "indicators":
+            changed.update(keys)
+        elif keys:
+            column = v.c.source_id if table == "sources" else v.c.area
+            changed.update(conn.execute(sa.select(sa.distinct(v.c.indicator_id)).where(column.in_(keys))).scalars())
+    conn.exec_driver_sql(f"CREATE TEMP TABLE {_DELTA} ON COMMIT DROP AS SELECT obs_id FROM observation_vintages "
+                         f"WHERE xmin = pg_current_xact_id()::xid")
+    found = conn.exec_driver_sql(f"SELECT count(*) FROM {_DELTA}").scalar()
+    try:
+        if found != written:
+            return None
+        total = conn.exec_driver_sql(f"SELECT count(*) FROM {old}").scalar()
+        replaced = conn.execute(sa.text(f"SELECT count(*) FROM {old} WHERE indicator_id = ANY(:ids)"),
+                                {"ids": sorted(changed)}).scalar()
+        if found + replaced > DELTA_SHARE * max(total, 1):
+            return None
+        conn.exec_driver_sql(f"CREATE UNIQUE INDEX ON {_DELTA} (obs_id)")
+        conn.exec_driver_sql(f"ANALYZE {_DELTA}")
+        name = served_schema(seq)
+        conn.exec_driver_sql(f"CREATE SCHEMA {name}")
+        conn.execute(sa.text(
+            f"CREATE TABLE {name}.{schema.SERVED} AS SELECT * FROM {old} p WHERE p.indicator_id <> ALL(:ids) "
+            f"AND NOT EXISTS (SELECT 1 FROM {_DELTA} d WHERE d.obs_id = p.obs_id)"), {"ids": sorted(changed)})
+        pick = wide.selected_columns
+        fresh = pick.obs_id.in_(sa.select(sa.table(_DELTA, sa.column("obs_id")).c.obs_id))
+        if changed:
+            fresh = sa.or_(fresh, pick.indicator_id.in_(sorted(changed)))
+        by = [pick[c] for c in schema.SERVED_ORDER]
+        by[2] = by[2].nulls_first()
+        sql = wide.where(fresh).order_by(*by).compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True})
+        conn.exec_driver_sql(f"INSERT INTO {name}.{schema.SERVED} {sql}")
+        conn.exec_driver_sql(f"CREATE INDEX ON {name}.{schema.SERVED} (indicator_id)")
+        conn.exec_driver_sql(f"ANALYZE {name}.{schema.SERVED}")
+        return name
+    finally:
+        conn.exec_driver_sql(f"DROP TABLE IF EXISTS {_DELTA}")
+
+
+def _inputs_touched(wrote: dict[str, tuple[int, int]] | None) -> bool:
+    """Whether this change inserted, updated or deleted a row of a table the served table is
+    made of (``wrote``, from ``_since``). Without counts, say yes: the served table is rebuilt."""
+    return wrote is None or any(w or d for w, d in wrote.values())
 
 
 def _drop_unread(conn: sa.Connection, replaced: int | None) -> list[str]:
@@ -439,6 +542,7 @@ class PostgresWriter:
         self.store = store
         self.conn = conn
         self.last_dropped: list[str] = []
+        self.last_served = ""  # how the last change's served table came: "shared", "delta" or "built"
 
     @contextmanager
     def read(self) -> Iterator[PostgresReader]:
@@ -459,15 +563,20 @@ class PostgresWriter:
                     conn.exec_driver_sql(f"DELETE FROM {name}")
             elif not _has_table(conn, VERSIONS):
                 raise LookupError("the PostgreSQL store is empty: build it first (`python manage.py build`)")
+            before = _counts(conn)
             yield PostgresChange(conn)
+            wrote = _since(before, _counts(conn))
             current = conn.execute(sa.text(f"SELECT seq, served_schema FROM {VERSIONS} "
                                            f"ORDER BY seq DESC LIMIT 1")).one_or_none()
             replaced = current[0] if current else None
             seq = (replaced or 0) + 1
-            if current and current[1] and not fresh and not _inputs_touched(conn):
-                served = current[1]  # nothing it is made of changed (a rejected file, say): shared
-            else:
-                served = _build_served(conn, seq)
+            served = None
+            if current and current[1] and not fresh and not _inputs_touched(wrote):
+                served, self.last_served = current[1], "shared"  # nothing it is made of changed (a rejected file)
+            elif current and current[1] and not fresh and wrote is not None and self.store.served_delta:
+                served, self.last_served = _delta_served(conn, current[1], seq, wrote), "delta"  # the previous, updated
+            if served is None:
+                served, self.last_served = _build_served(conn, seq), "built"
             version = conn.execute(sa.select(schema.meta.c.value)
                                    .where(schema.meta.c.key == "data_version")).scalar()
             if version is None:
@@ -551,6 +660,11 @@ _held_writers = threading.local()  # per thread: {url: the PostgresWriter whose 
 
 
 class PostgresStore:
+    # A change's served table is the previous version's with what the change wrote
+    # (``_delta_served``) when it can be; False builds it whole every time (the bench
+    # measures both).
+    served_delta = True
+
     def __init__(self, url: str):
         self.url = url
         self._pooled, self._dedicated = _engines_for(url)
