@@ -230,23 +230,29 @@ RESULT = {"rows": n, "seconds": s, "sha256": hashlib.sha256(open(OUT, "rb").read
         from data.stores import open_store
 
         n = PUBLISH_VALUES[self.run.scale.name]
-        stores = {"duckdb": open_store(self.run.store), "postgresql": open_store(self.url)}
+        whole = open_store(self.url)
+        whole.served_delta = False  # the served table built whole, as before the delta
+        stores = {"duckdb": open_store(self.run.store), "postgresql": open_store(self.url),
+                  "postgresql_built_whole": whole}
         samples: dict[str, list] = {k: [] for k in stores}
+        how: dict[str, list] = {k: [] for k in stores}
+        order = list(stores)
         for rep in range(self.reps[2]):
-            for kind in (("duckdb", "postgresql") if rep % 2 == 0 else ("postgresql", "duckdb")):
-                server = self.cluster.data if kind == "postgresql" else None
+            for kind in (order if rep % 2 == 0 else order[::-1]):
+                server = self.cluster.data if kind != "duckdb" else None
                 cpu0 = _server_cpu(server)
                 t0, p0 = time.perf_counter(), time.process_time()
-                added = add_values(stores[kind], n, f"bench-publish-{rep}")
+                added, served_how = add_values(stores[kind], n, f"bench-publish-{kind}-{rep}")
                 wall, cpu = time.perf_counter() - t0, time.process_time() - p0 + _server_cpu(server) - cpu0
                 if added != n:
                     raise RuntimeError(f"{kind}: the change added {added} values, not {n}")
                 samples[kind].append((wall, cpu))
+                how[kind].append(served_how)
         served = {}
-        for kind, s in stores.items():  # the served table must hold the new values
-            with s.reader() as r:
+        for kind in ("duckdb", "postgresql"):  # the served table must hold every latest value
+            with stores[kind].reader() as r:
                 served[kind] = served_count(r)
-        return {"values_per_change": n, "served_rows_after": served,
+        return {"values_per_change": n, "served_rows_after": served, "served_table": how,
                 **{kind: {**summarize([x[0] for x in v]),
                           "cpu_median_ms": round(1000 * statistics.median(x[1] for x in v), 1)}
                    for kind, v in samples.items()}}
@@ -369,7 +375,8 @@ RESULT = {"rows": n, "seconds": s, "sha256": hashlib.sha256(open(OUT, "rb").read
 def add_values(store, n: int, version: str) -> int:
     """One change of ``store``: ``n`` new vintages, each revising the latest value of a key
     (the lowest obs_ids among the latest: the first indicators' oldest values), with a
-    different value; the revised ones are no longer latest. Returns the values added."""
+    different value; the revised ones are no longer latest. Returns the values added and how
+    the served table was made (PostgreSQL: "delta" or "built"; DuckDB: "")."""
     import sqlalchemy as sa
 
     from data import schema
@@ -389,7 +396,7 @@ def add_values(store, n: int, version: str) -> int:
         c.conn.execute(sa.insert(v).from_select(columns, select))
         c.conn.execute(sa.update(v).where(v.c.obs_id.in_(ids)).values(is_latest=False))
         c.set_version(data_version=version)
-    return len(ids)
+    return len(ids), getattr(w, "last_served", "")
 
 
 def served_count(reader) -> int:

@@ -215,7 +215,15 @@ def pg_rows(r: dict) -> list[tuple[str, str, str, str, str]]:
         out.append((f"publish a change adding {pub.get('values_per_change'):,} values: median (CPU)",
                     f"{_ms(dm)} ({_ms(dc)})", f"{_ms(qm)} ({_ms(qc)})", f"{_over(qm, dm)} (CPU {_over(qc, dc)})",
                     f"{_get(pub, 'duckdb', 'n')} changes per store, alternating, through the store interface "
-                    f"(new vintages revising latest values, as a dropped file's do)"))
+                    f"(new vintages revising latest values, as a dropped file's do); PostgreSQL's served table: "
+                    f"{', '.join(sorted(set(_get(pub, 'served_table', 'postgresql', default=[]))))}"))
+        whole = pub.get("postgresql_built_whole")
+        if whole:
+            qm, qc = whole.get("median_ms"), whole.get("cpu_median_ms")
+            out.append(("the same publish, PostgreSQL's served table built whole: median (CPU)", f"{_ms(dm)} ({_ms(dc)})",
+                        f"{_ms(qm)} ({_ms(qc)})", f"{_over(qm, dm)} (CPU {_over(qc, dc)})",
+                        "alternating with the two above (`PostgresStore.served_delta = False`: the table as "
+                        "every change built it before the delta)"))
     mig = store.get("migrate_after_duckdb_intake") or store.get("migrate") or {}
     if "seconds" in mig:
         out.append(("`manage.py migrate-store` of the store into PostgreSQL", "–", f"{mig['seconds']:.1f} s", "–",

@@ -76,6 +76,8 @@ def test_bench_runs_at_tiny_scale_and_writes_its_summary(tmp_path):
     publish = steps["postgresql: publish"]
     assert publish["duckdb"]["n"] == publish["postgresql"]["n"] == 1
     assert publish["served_rows_after"] == {"duckdb": 2_000, "postgresql": 2_000}
+    assert publish["served_table"]["postgresql"] == ["delta"]  # measured beside the whole build
+    assert publish["served_table"]["postgresql_built_whole"] == ["built"]
 
     summary = (out / "summary-tiny.md").read_text()
     assert "## DuckDB beside PostgreSQL (same run)" in summary
