@@ -25,10 +25,11 @@ machines read and write with transactions (issue 16; the design is docs/store-in
   table's inputs (vintages, indicators, sources, areas: PostgreSQL counts the rows each
   transaction changed per table) builds none: its version reads the previous version's
   schema, which is dropped only once no version using it is current or read. A change that
-  touched them makes its table from the previous version's (``_delta_served``): the rows of
-  the vintages it wrote (found by ``xmin``) and of the indicators whose indicator, source or
-  area row it changed are replaced, the rest copied; a deletion, or a change of more than a
-  quarter of the table, builds it whole.
+  touched them updates the previous version's table in place (``_delta_served``), and its
+  version shares that schema: the rows of the vintages it wrote (found by ``xmin``) and of
+  the indicators whose indicator, source or area row it changed are deleted and inserted
+  again, and MVCC keeps each older reader's rows as its snapshot saw them. A deletion, or a
+  change of more than a quarter of the table, builds a new table in a new schema instead.
 - **The writer lock** is ``pg_advisory_lock`` taken on a connection of its own, and the
   change's transaction runs on that same connection: if the connection dies (the process is
   killed, the machine vanishes) the server rolls the transaction back and releases the lock
@@ -392,6 +393,7 @@ def _build_served(conn: sa.Connection, seq: int) -> str:
     conn.exec_driver_sql(f"CREATE SCHEMA {name}")
     conn.exec_driver_sql(f"CREATE TABLE {name}.{schema.SERVED} AS {sql}")
     conn.exec_driver_sql(f"CREATE INDEX ON {name}.{schema.SERVED} (indicator_id)")
+    conn.exec_driver_sql(f"CREATE INDEX ON {name}.{schema.SERVED} (obs_id)")  # a delta's deletions
     conn.exec_driver_sql(f"ANALYZE {name}.{schema.SERVED}")
     return name
 
@@ -438,19 +440,27 @@ def _changed_keys(conn: sa.Connection, table: str, key: str, written: int, delet
     return keys if len(keys) == written else None
 
 
-def _delta_served(conn: sa.Connection, previous: str, seq: int, wrote: dict[str, tuple[int, int]]) -> str | None:
-    """This change's served table made from the previous version's (``previous``, a schema)
-    and the rows this transaction wrote, or None when it must be built whole.
+def _delta_served(conn: sa.Connection, previous: str, wrote: dict[str, tuple[int, int]]) -> str | None:
+    """Bring the previous version's served table (in schema ``previous``) up to date in place,
+    in this change's transaction, and return ``previous`` (the new version then reads the same
+    schema); or None when it must be built whole instead.
 
-    A served row is one latest vintage joined with its indicator, source and area, so: the
-    previous table's rows are copied except those of a vintage this transaction inserted or
-    updated (an intake's new values, and the values they revise, no longer latest) and those
-    of an indicator whose own row, or a source or area it uses, changed; the wide select
-    then adds the current rows of exactly those vintages and indicators. The rows written
-    are found by their ``xmin`` (this transaction's id), and only trusted when their number
-    is the number PostgreSQL counted for the transaction; a deleted vintage or dimension row,
-    a change beyond ``DELTA_SHARE`` of the table, or a served table of other columns (an
-    older layout) means a full build. ``wrote``: what the change wrote per table (``_since``)."""
+    In place is safe because a served row's version is told by MVCC, not by the table: a
+    reader's snapshot is taken by its first statement, which reads its version's number, so
+    a reader of an older version sharing the schema sees the rows as they were then, and
+    readers of the new version see them as this transaction leaves them. Only swapping
+    tables would be unsafe (catalog lookups are not MVCC), and nothing is swapped here.
+
+    A served row is one latest vintage joined with its indicator, source and area, so the
+    rows deleted and inserted again (from the wide select) are those of a vintage this
+    transaction inserted or updated (an intake's new values, and the values they revise, no
+    longer latest) and those of an indicator whose own row, or a source or area it uses,
+    changed. The rows written are found by their ``xmin`` (this transaction's id), and only
+    trusted when their number is the number PostgreSQL counted for the change (``wrote``,
+    from ``_since``). A deleted vintage or dimension row, a change beyond ``DELTA_SHARE`` of
+    the table, or a served table of other columns (an older layout) means a full build.
+    Rows inserted go at the table's end: the table drifts from its sorted order until the
+    next full build (its index on the indicator still finds them)."""
     written, deleted = wrote["observation_vintages"]
     if deleted:
         return None
@@ -478,18 +488,14 @@ def _delta_served(conn: sa.Connection, previous: str, seq: int, wrote: dict[str,
     try:
         if found != written:
             return None
-        total = conn.exec_driver_sql(f"SELECT count(*) FROM {old}").scalar()
+        total = conn.exec_driver_sql(f"SELECT reltuples FROM pg_class WHERE oid = to_regclass('{old}')").scalar()
         replaced = conn.execute(sa.text(f"SELECT count(*) FROM {old} WHERE indicator_id = ANY(:ids)"),
                                 {"ids": sorted(changed)}).scalar()
-        if found + replaced > DELTA_SHARE * max(total, 1):
+        if found + replaced > DELTA_SHARE * max(total or 0, 1):
             return None
-        conn.exec_driver_sql(f"CREATE UNIQUE INDEX ON {_DELTA} (obs_id)")
         conn.exec_driver_sql(f"ANALYZE {_DELTA}")
-        name = served_schema(seq)
-        conn.exec_driver_sql(f"CREATE SCHEMA {name}")
-        conn.execute(sa.text(
-            f"CREATE TABLE {name}.{schema.SERVED} AS SELECT * FROM {old} p WHERE p.indicator_id <> ALL(:ids) "
-            f"AND NOT EXISTS (SELECT 1 FROM {_DELTA} d WHERE d.obs_id = p.obs_id)"), {"ids": sorted(changed)})
+        conn.execute(sa.text(f"DELETE FROM {old} WHERE indicator_id = ANY(:ids) OR obs_id IN "
+                             f"(SELECT obs_id FROM {_DELTA})"), {"ids": sorted(changed)})
         pick = wide.selected_columns
         fresh = pick.obs_id.in_(sa.select(sa.table(_DELTA, sa.column("obs_id")).c.obs_id))
         if changed:
@@ -497,10 +503,8 @@ def _delta_served(conn: sa.Connection, previous: str, seq: int, wrote: dict[str,
         by = [pick[c] for c in schema.SERVED_ORDER]
         by[2] = by[2].nulls_first()
         sql = wide.where(fresh).order_by(*by).compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True})
-        conn.exec_driver_sql(f"INSERT INTO {name}.{schema.SERVED} {sql}")
-        conn.exec_driver_sql(f"CREATE INDEX ON {name}.{schema.SERVED} (indicator_id)")
-        conn.exec_driver_sql(f"ANALYZE {name}.{schema.SERVED}")
-        return name
+        conn.exec_driver_sql(f"INSERT INTO {old} {sql}")
+        return previous
     finally:
         conn.exec_driver_sql(f"DROP TABLE IF EXISTS {_DELTA}")
 
@@ -574,7 +578,7 @@ class PostgresWriter:
             if current and current[1] and not fresh and not _inputs_touched(wrote):
                 served, self.last_served = current[1], "shared"  # nothing it is made of changed (a rejected file)
             elif current and current[1] and not fresh and wrote is not None and self.store.served_delta:
-                served, self.last_served = _delta_served(conn, current[1], seq, wrote), "delta"  # the previous, updated
+                served, self.last_served = _delta_served(conn, current[1], wrote), "delta"  # the previous, in place
             if served is None:
                 served, self.last_served = _build_served(conn, seq), "built"
             version = conn.execute(sa.select(schema.meta.c.value)
