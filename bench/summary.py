@@ -198,7 +198,10 @@ def pg_rows(r: dict) -> list[tuple[str, str, str, str, str]]:
         out.append((f"{name}, through a reader, in process: median (CPU)", f"{_ms(dm)} ({_ms(dc)})",
                     f"{_ms(qm)} ({_ms(qc)})", f"{_over(qm, dm)} (CPU {_over(qc, dc)})",
                     f"{res.get('rows'):,} rows; {_get(res, 'duckdb', 'n')} runs per store, alternating; "
-                    f"same answer: {res.get('same_answer')}; PostgreSQL CPU includes its server's"))
+                    f"same answer: {res.get('same_answer')}"
+                    + (f" (but for when each store filed the intake's file: {', '.join(res['columns_differing'])})"
+                       if res.get("same_answer") and res.get("columns_differing") else "")
+                    + "; PostgreSQL CPU includes its server's"))
     exp = s.get("postgresql: export") or {}
     if exp and "error" not in exp:
         d, q = _get(exp, "duckdb", "seconds"), _get(exp, "postgresql", "seconds")
