@@ -29,7 +29,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PKPI_DATABASE_URL", "",
             "Empty: the store is the DuckDB file (`PKPI_DB`). `postgresql://user@host/db` (any libpq URL; "
             "TCP keepalives are added unless it sets them): the store is that PostgreSQL database, "
-            "shared by every machine that names it (in progress: see \"PostgreSQL (in progress)\")."),
+            "shared by every machine that names it (see \"Deployment: two servers and one watcher on PostgreSQL\")."),
     Setting("PKPI_SEEDS", "../shared/seeds",
             "Folder with the five source report texts, used to check every curated quote "
             "(relative paths are taken from the repository root)."),
