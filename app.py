@@ -24,7 +24,19 @@ from data.build import ensure_built
 PLOTLY_BUNDLE = "vendor/plotly-cartesian-4.1.1.min.js"
 
 
+def _check_settings() -> None:
+    """Settings read only when a request comes are read once now, so a mistake stops the
+    server at start with the setting named (``ServingRefused``), not a page at its first use."""
+    from data import access
+    from data.build import ServingRefused
+    try:
+        access.check_settings()
+    except ValueError as exc:
+        raise ServingRefused(str(exc)) from None
+
+
 def create_app() -> Dash:
+    _check_settings()
     ensure_built(serving=True)  # says plainly when the store cannot be used (ServingRefused)
     app = Dash(
         __name__,

@@ -25,7 +25,8 @@ _FORWARDED = ("X-Forwarded-For", "Forwarded", "X-Real-IP")
 
 def networks(name: str) -> list:
     """The address ranges of a setting (comma- or space-separated, a bare address is one
-    host); a mistake in it is an error naming the setting, at the first request."""
+    host); a mistake in it is an error naming the setting (``check_settings`` reads both when
+    the server starts)."""
     out = []
     for part in settings.get(name).replace(",", " ").split():
         try:
@@ -34,6 +35,14 @@ def networks(name: str) -> list:
             raise ValueError(f"setting {name}: {part!r} is not an address or an address range "
                              f"(write 10.0.0.0/8 or 192.168.1.20)") from None
     return out
+
+
+def check_settings() -> None:
+    """Read both address settings once, so that a mistake in either stops the server before
+    it starts (``app.create_app``), naming the setting, instead of failing the Updates page
+    at its first request."""
+    networks("PKPI_STAFF_NETWORKS")
+    networks("PKPI_TRUSTED_PROXIES")
 
 
 def _address(text: str | None):

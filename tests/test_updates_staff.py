@@ -59,6 +59,26 @@ def test_a_mistaken_setting_names_itself(monkeypatch):
         access.is_staff("10.1.1.1", Headers())
 
 
+@pytest.mark.parametrize("name", ["PKPI_STAFF_NETWORKS", "PKPI_TRUSTED_PROXIES"])
+def test_a_mistaken_setting_stops_the_server_before_it_starts(tmp_path, name):
+    """Not a 500 on the Updates page at its first request: the server does not start, and
+    says which setting and which part of it is wrong (before building anything)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tests.conftest import free_port
+    env = {**os.environ, "PKPI_HOME": str(tmp_path), name: "10.0.0.0/8, office"}
+    env.pop("PKPI_DB", None)
+    env.pop("PKPI_DATABASE_URL", None)
+    done = subprocess.run([sys.executable, "app.py", "--port", str(free_port())], cwd=Path(__file__).parent.parent,
+                          capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 1, done.stderr[-2000:]
+    assert done.stderr.strip() == (f"not started: setting {name}: 'office' is not an address or an address range "
+                                   f"(write 10.0.0.0/8 or 192.168.1.20)"), done.stderr[-2000:]
+    assert not (tmp_path / "pkpi.duckdb").exists()
+
+
 # --- The page and its routes, served -------------------------------------------------------
 
 def _get(url: str, headers: dict | None = None) -> tuple[int, bytes]:
