@@ -384,7 +384,8 @@ class PostgresChange:
 
 def _build_served(conn: sa.Connection, seq: int) -> str:
     """This change's served table: ``pkpi_v<seq>.served_observations``, the wide select in
-    the pages' order, indexed on the indicator, statistics gathered."""
+    the pages' order, indexed on the indicator (the charts) and on the family in the pages'
+    order (the Data page), statistics gathered."""
     name = served_schema(seq)
     select = schema.wide_select()
     by = [select.selected_columns[c] for c in schema.SERVED_ORDER]
@@ -394,6 +395,12 @@ def _build_served(conn: sa.Connection, seq: int) -> str:
     conn.exec_driver_sql(f"CREATE TABLE {name}.{schema.SERVED} AS {sql}")
     conn.exec_driver_sql(f"CREATE INDEX ON {name}.{schema.SERVED} (indicator_id)")
     conn.exec_driver_sql(f"CREATE INDEX ON {name}.{schema.SERVED} (obs_id)")  # a delta's deletions
+    # The Data page of one family: its first rows in the pages' order and its count. Without
+    # it, PostgreSQL walked the indicator index through every other family's rows (at a
+    # million values, /data?family=fatalities took 142 ms for its rows and 86 ms for its
+    # count; with it, 12 and 8 ms).
+    order = ", ".join(f"{c} NULLS FIRST" if c == "period_start" else c for c in schema.SERVED_ORDER)
+    conn.exec_driver_sql(f"CREATE INDEX ON {name}.{schema.SERVED} (family, {order})")
     conn.exec_driver_sql(f"ANALYZE {name}.{schema.SERVED}")
     return name
 
