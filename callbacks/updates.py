@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from dash import Input, Output, State
 from flask import Response, abort
 
-from data import translation as i18n
+from data import translation
 from data.access import request_is_staff
 from data.dropbox import Folders, inbox_files
 from data.watcher import status as watch_status
@@ -29,7 +29,7 @@ from layouts.updates_parts import ID, content, reading_status, signature
 @dash.callback(Output(f"{ID}-content", "children"), Output(f"{ID}-seen", "data"), Output(f"{ID}-reading", "children"),
                Input(f"{ID}-refresh", "n_intervals"), State(f"{ID}-seen", "data"), State(f"{ID}-lang", "data"))
 def refresh(_n, seen, lang):
-    lang = i18n.language(lang)
+    lang = translation.language(lang)
     staff = request_is_staff()  # asked of this request: never of what the browser sends
     reading = reading_status(lang, staff=staff)  # every time: it says when the inbox was last looked at
     now = signature()

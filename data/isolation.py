@@ -251,7 +251,7 @@ def _child(job: dict) -> int:
     from data.store import inherit_lock
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # anything printed goes with the messages, never into the answer
-    store = job["store"] if is_url(job["store"]) else Path(job["store"])
+    store = target_of(job["store"])
     if not is_url(store):
         inherit_lock(store)  # DuckDB: the parent's lock; PostgreSQL: process() takes the lock
     def progress(rows: int) -> None:  # as manage.py ingest says it for a large file

@@ -34,20 +34,9 @@ from data import messages, settings
 from data.dropbox import Folders, Outcome, _signature, inbox_files, open_in_excel, recover, refusal
 from data.isolation import prepare, process_isolated
 from data.messages import shown_name
-from data.stores import WatcherLock, default_target, is_url, open_store
+from data.stores import WatcherLock, open_store, target_of
 
 log = logging.getLogger("pkpi.dropbox")
-
-
-def lock_path(store: Path) -> Path:
-    """The DuckDB store's election lock and status file (``DuckDBStore.watcher_path``)."""
-    return store.with_name(store.name + ".watcher")
-
-
-def _where(store: Path | str | None) -> Path | str:
-    """The store named: a PostgreSQL URL as given, a DuckDB file as a Path, else the settings'."""
-    where = store if store is not None and str(store) != "" else default_target()
-    return where if is_url(where) else Path(where)
 
 
 def _utc() -> str:
@@ -64,13 +53,13 @@ class Watcher:
     stand by and take over if it stops.
 
     ``store`` is where it files: a DuckDB file (a Path), a ``postgresql://`` URL, or None
-    for the settings' store (``data.stores.default_target``); it is handed on as it is to
+    for the settings' store (``data.stores.target_of``); it is handed on as it is to
     the intake (``recover``, ``process_isolated``)."""
 
     def __init__(self, store: Path | str | None = None, folders: Folders | None = None,
                  poll: float | None = None, report: Callable[[Outcome], None] | None = None,
                  settle: float | None = None):
-        self.store = _where(store)
+        self.store = target_of(store)
         self._store = open_store(self.store)
         self.folders = folders or Folders.default()
         self.poll = poll or settings.poll_seconds()
@@ -308,7 +297,7 @@ def status(store: Path | str | None = None) -> Status:
     from any machine sharing the database): read from the store the settings name, or
     ``store``, through ``Store.watcher_status()``."""
     enabled = settings.watch_enabled()
-    held, line = open_store(_where(store)).watcher_status()
+    held, line = open_store(target_of(store)).watcher_status()
     if not held:
         return Status(False, enabled)
     try:

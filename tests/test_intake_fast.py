@@ -15,6 +15,7 @@ from data import intake, settings
 from data.engine import make_engine
 from data.intake import Plan, StoreState, check
 from data.sheets import open_book
+from data.stores.duckdb_store import DuckDBChange
 from tests.intake_helpers import (COUNT, INDICATOR_FIELDS, OBS_COLUMNS, SHARE, SOURCE, SOURCE_FIELDS, obs,
                                   query)
 
@@ -105,7 +106,8 @@ def _plan(path: Path, store: Path, fast: bool, max_rows: int = 100_000) -> Plan:
         with engine.connect() as conn:
             sheets = open_book(path, path.name, 1 << 30, fast=fast)
             assert {s.reader for s in sheets} == {"calamine" if fast else "openpyxl"}
-            return check(sheets, None, StoreState.load(conn), SEEDS if SEEDS.is_dir() else None, max_rows)
+            return check(sheets, None, StoreState.load(DuckDBChange(conn)), SEEDS if SEEDS.is_dir() else None,
+                         max_rows)
     finally:
         engine.dispose()
 

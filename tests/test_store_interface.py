@@ -175,7 +175,7 @@ def test_one_watcher_at_a_time(copy):
 
 
 def test_the_duckdb_watcher_lock_is_the_one_the_watcher_takes(store, tmp_path):
-    from data.watcher import Watcher, lock_path
+    from data.watcher import Watcher
 
     copy = tmp_path / "pkpi.duckdb"
     shutil.copyfile(store, copy)
@@ -183,11 +183,12 @@ def test_the_duckdb_watcher_lock_is_the_one_the_watcher_takes(store, tmp_path):
     one, two = s.watcher(), s.watcher()
     assert one.try_acquire()
     one.write_status('{"pid": 1}\n')
-    assert lock_path(copy).read_text() == '{"pid": 1}\n'  # where data.watcher.status reads it
+    status_file = copy.with_name(copy.name + ".watcher")  # beside the store, as the README says
+    assert status_file.read_text() == '{"pid": 1}\n'  # where data.watcher.status reads it
     watcher = Watcher(copy)
     assert not watcher._elected()  # the running watcher's own election sees the same lock
     one.release()
-    assert lock_path(copy).read_text() == ""
+    assert status_file.read_text() == ""
     assert two.try_acquire()
     assert not watcher._elected()
     two.release()

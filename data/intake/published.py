@@ -22,13 +22,7 @@ class Published:
     every file dropped."""
 
     def __init__(self, change):
-        # ``change``: a store's Change (DuckDB or PostgreSQL), or a bare DuckDB connection (a
-        # check run on a store file, as the tests and benches do), which is given the DuckDB
-        # store's way of handing over columns.
-        if not hasattr(change, "scratch"):
-            from data.stores.duckdb_store import DuckDBChange
-            change = DuckDBChange(change)
-        self._change = change
+        self._change = change  # a store's Change (DuckDB or PostgreSQL)
         self.known: dict[tuple[str, str, str], dict | None] = {}  # None: nothing published
 
     def fetch(self, keys) -> None:
@@ -79,9 +73,8 @@ class StoreState:
     @classmethod
     def load(cls, change) -> "StoreState":
         """What the store holds, read in ``change`` (a store's Change, so that the next ids
-        are read in the transaction that will use them, under the writer lock; or a bare
-        DuckDB connection, for a check that writes nothing)."""
-        conn = getattr(change, "conn", change)
+        are read in the transaction that will use them, under the writer lock)."""
+        conn = change.conn
 
         def rows(table, key):
             return {r[key]: dict(r) for r in conn.execute(sa.select(table)).mappings()}
